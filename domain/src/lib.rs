@@ -1,0 +1,13 @@
+//! Roster's domain: the rules of `DOMAIN.md` as plain functions over plain data.
+//!
+//! Nothing here touches a database, a queue or the network, so every rule can be tested on its
+//! own. Transport (GraphQL) and storage translate to and from these types and call these rules.
+
+pub mod email_kind;
+pub mod error;
+pub mod policy;
+pub mod rules;
+pub mod types;
+
+pub use error::{DomainError, UserErrorCode};
+pub use types::*;

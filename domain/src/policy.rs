@@ -1,0 +1,365 @@
+//! The one place that answers "may this actor do this to that?" (DOMAIN.md capability matrix).
+//!
+//! Resolvers gather the actor's [`Standing`] on a contract from storage and ask [`decide`];
+//! nothing else grants or refuses. An actor with no standing at all on a contract is told the
+//! contract does not exist ([`Decision::NotFound`]), so one tenant cannot probe another.
+
+use crate::types::SupportLevel;
+use std::collections::BTreeSet;
+
+/// Who is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    /// The vendor's staff or order intake, holding a staff API key.
+    Staff,
+    /// A signed-in User ID (a customer's person or a reseller's user).
+    User,
+}
+
+/// What a signed-in user is to one contract. Built by storage, judged here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// The user is a member (named) on the contract.
+    pub member: bool,
+    pub is_manager: bool,
+    /// Contract products this user is the Software Coordinator of.
+    pub coordinates: BTreeSet<i64>,
+    /// Contract products this user holds access (a seat) to.
+    pub products: BTreeSet<i64>,
+    pub web_support: bool,
+    pub named_caller: bool,
+    /// The user accepted the coordinator terms (R5).
+    pub coordinator_terms_accepted: bool,
+    /// The user belongs to a reseller that the contract lets view its cases (R18).
+    pub reseller_views_cases: bool,
+    pub support_level: Option<SupportLevel>,
+}
+
+impl Standing {
+    pub fn is_coordinator(&self) -> bool {
+        !self.coordinates.is_empty()
+    }
+
+    /// CM or any SC of the contract.
+    pub fn is_admin(&self) -> bool {
+        self.is_manager || self.is_coordinator()
+    }
+
+    /// May use Web Support on this contract (R17): admins and users granted it.
+    pub fn may_use_web_support(&self) -> bool {
+        self.is_admin() || self.web_support
+    }
+}
+
+/// Something an actor wants to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    // Staff only (R15, R17, R19, R23).
+    ProcessOrder,
+    PublishRelease,
+    ManageResellers,
+    UpdateSupportCase,
+    ResolveContractManagerChange,
+    /// See that the contract exists: number, status, company, product names.
+    ViewContract,
+    /// See serial numbers, product keys and seat counts of one contract product (R7).
+    ViewProductSecrets { contract_product: i64 },
+    /// See members, their status and access (R21, R27), the audit log (R25) and email log.
+    ViewMembers,
+    /// Renew, change renewal terms, see billing (R8).
+    ManageBilling,
+    /// Assign, change or remove Software Coordinators (R6).
+    AssignCoordinator,
+    /// Add or remove users, grant or revoke product access on these contract products (R7).
+    ManageProductUsers { contract_products: BTreeSet<i64> },
+    /// Contract-wide settings: naming users without products, Web Support, cloud services,
+    /// Named Callers, reseller case access (R7).
+    ManageContractSettings,
+    /// Open a support case (R17).
+    OpenCase,
+    /// Read the contract's support cases (R17, R18).
+    ViewCases,
+    /// Ask for a Contract Manager change as the current CM (R15).
+    RequestManagerChange,
+}
+
+/// The policy's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The actor may not know the object exists.
+    NotFound,
+    /// The actor knows the object but may not do this.
+    Forbidden,
+    /// An SC who has not accepted the coordinator terms tries an admin operation (R5).
+    TermsNotAccepted,
+    /// Signing in is required.
+    Unauthenticated,
+}
+
+impl Decision {
+    pub fn is_allowed(self) -> bool {
+        self == Decision::Allow
+    }
+}
+
+/// Decides whether `principal`, with `standing` on the contract concerned (if any), may `action`.
+pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action) -> Decision {
+    use Action::*;
+    match principal {
+        Principal::Anonymous => return Decision::Unauthenticated,
+        Principal::Staff => {
+            return match action {
+                ProcessOrder
+                | PublishRelease
+                | ManageResellers
+                | UpdateSupportCase
+                | ResolveContractManagerChange
+                | ViewContract
+                | ViewProductSecrets { .. }
+                | ViewMembers
+                | ViewCases => Decision::Allow,
+                // Staff work for the customer but do not act as one.
+                _ => Decision::Forbidden,
+            };
+        }
+        Principal::User => {}
+    }
+
+    let staff_only = matches!(
+        action,
+        ProcessOrder
+            | PublishRelease
+            | ManageResellers
+            | UpdateSupportCase
+            | ResolveContractManagerChange
+    );
+    let default = Standing::default();
+    let s = standing.unwrap_or(&default);
+    if staff_only {
+        return Decision::Forbidden;
+    }
+    if !s.member {
+        // A reseller with View Cases reads the contract and its cases, nothing else (R18).
+        return match action {
+            ViewContract | ViewCases if s.reseller_views_cases => Decision::Allow,
+            _ if s.reseller_views_cases => Decision::Forbidden,
+            _ => Decision::NotFound,
+        };
+    }
+
+    // Admin operations an SC may do only once the coordinator terms are accepted (R5).
+    let sc_admin = |allowed: bool| -> Decision {
+        if s.is_manager {
+            Decision::Allow
+        } else if !allowed {
+            Decision::Forbidden
+        } else if !s.coordinator_terms_accepted {
+            Decision::TermsNotAccepted
+        } else {
+            Decision::Allow
+        }
+    };
+
+    match action {
+        ViewContract => Decision::Allow,
+        ViewProductSecrets { contract_product } => {
+            let sees = s.is_manager
+                || s.coordinates.contains(contract_product)
+                || s.products.contains(contract_product);
+            if sees {
+                Decision::Allow
+            } else {
+                Decision::Forbidden
+            }
+        }
+        ViewMembers => {
+            if s.is_admin() {
+                Decision::Allow
+            } else {
+                Decision::Forbidden
+            }
+        }
+        ManageBilling | AssignCoordinator | RequestManagerChange => {
+            if s.is_manager {
+                Decision::Allow
+            } else {
+                Decision::Forbidden
+            }
+        }
+        ManageProductUsers { contract_products } => {
+            sc_admin(s.is_coordinator() && contract_products.is_subset(&s.coordinates))
+        }
+        ManageContractSettings => sc_admin(s.is_coordinator()),
+        OpenCase | ViewCases => {
+            if s.may_use_web_support() {
+                Decision::Allow
+            } else {
+                Decision::Forbidden
+            }
+        }
+        ProcessOrder
+        | PublishRelease
+        | ManageResellers
+        | UpdateSupportCase
+        | ResolveContractManagerChange => Decision::Forbidden,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(ids: &[i64]) -> BTreeSet<i64> {
+        ids.iter().copied().collect()
+    }
+
+    fn cm() -> Standing {
+        Standing {
+            member: true,
+            is_manager: true,
+            products: set(&[1, 2]),
+            ..Standing::default()
+        }
+    }
+
+    fn sc_of_1() -> Standing {
+        Standing {
+            member: true,
+            coordinates: set(&[1]),
+            products: set(&[1]),
+            coordinator_terms_accepted: true,
+            ..Standing::default()
+        }
+    }
+
+    fn user_of_2() -> Standing {
+        Standing {
+            member: true,
+            products: set(&[2]),
+            ..Standing::default()
+        }
+    }
+
+    #[test]
+    fn matrix_staff_only_operations_are_refused_to_every_user() {
+        for s in [cm(), sc_of_1(), user_of_2()] {
+            for a in [Action::ProcessOrder, Action::PublishRelease, Action::UpdateSupportCase] {
+                assert_eq!(decide(Principal::User, Some(&s), &a), Decision::Forbidden);
+            }
+        }
+        assert_eq!(
+            decide(Principal::Staff, None, &Action::ProcessOrder),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(Principal::Anonymous, None, &Action::ProcessOrder),
+            Decision::Unauthenticated
+        );
+    }
+
+    #[test]
+    fn r6_only_the_cm_assigns_coordinators() {
+        assert!(decide(Principal::User, Some(&cm()), &Action::AssignCoordinator).is_allowed());
+        assert_eq!(
+            decide(Principal::User, Some(&sc_of_1()), &Action::AssignCoordinator),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(Principal::Staff, None, &Action::AssignCoordinator),
+            Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn r7_sc_manages_users_only_on_products_they_coordinate() {
+        let on = |ids: &[i64]| Action::ManageProductUsers {
+            contract_products: set(ids),
+        };
+        let sc = sc_of_1();
+        assert!(decide(Principal::User, Some(&sc), &on(&[1])).is_allowed());
+        assert_eq!(
+            decide(Principal::User, Some(&sc), &on(&[1, 2])),
+            Decision::Forbidden
+        );
+        assert!(decide(Principal::User, Some(&cm()), &on(&[1, 2])).is_allowed());
+        assert_eq!(
+            decide(Principal::User, Some(&user_of_2()), &on(&[2])),
+            Decision::Forbidden
+        );
+        assert!(decide(Principal::User, Some(&sc), &Action::ManageContractSettings).is_allowed());
+    }
+
+    #[test]
+    fn r5_sc_without_coordinator_terms_gets_terms_not_accepted() {
+        let sc = Standing {
+            coordinator_terms_accepted: false,
+            ..sc_of_1()
+        };
+        let a = Action::ManageProductUsers {
+            contract_products: set(&[1]),
+        };
+        assert_eq!(
+            decide(Principal::User, Some(&sc), &a),
+            Decision::TermsNotAccepted
+        );
+        // Queries still work.
+        assert!(decide(Principal::User, Some(&sc), &Action::ViewMembers).is_allowed());
+    }
+
+    #[test]
+    fn r7_product_secrets_follow_access() {
+        let secret = |id| Action::ViewProductSecrets {
+            contract_product: id,
+        };
+        assert!(decide(Principal::User, Some(&user_of_2()), &secret(2)).is_allowed());
+        assert_eq!(
+            decide(Principal::User, Some(&user_of_2()), &secret(1)),
+            Decision::Forbidden
+        );
+        assert!(decide(Principal::User, Some(&cm()), &secret(1)).is_allowed());
+    }
+
+    #[test]
+    fn r18_reseller_reads_cases_and_nothing_else() {
+        let reseller = Standing {
+            reseller_views_cases: true,
+            ..Standing::default()
+        };
+        assert!(decide(Principal::User, Some(&reseller), &Action::ViewCases).is_allowed());
+        assert!(decide(Principal::User, Some(&reseller), &Action::ViewContract).is_allowed());
+        for a in [
+            Action::OpenCase,
+            Action::ViewMembers,
+            Action::ManageContractSettings,
+        ] {
+            assert_eq!(
+                decide(Principal::User, Some(&reseller), &a),
+                Decision::Forbidden
+            );
+        }
+        let stranger = Standing::default();
+        assert_eq!(
+            decide(Principal::User, Some(&stranger), &Action::ViewCases),
+            Decision::NotFound
+        );
+        assert_eq!(
+            decide(Principal::User, None, &Action::ViewContract),
+            Decision::NotFound
+        );
+    }
+
+    #[test]
+    fn r17_web_support_users_open_and_see_cases() {
+        let ws = Standing {
+            web_support: true,
+            ..user_of_2()
+        };
+        assert!(decide(Principal::User, Some(&ws), &Action::OpenCase).is_allowed());
+        assert_eq!(
+            decide(Principal::User, Some(&user_of_2()), &Action::OpenCase),
+            Decision::Forbidden
+        );
+    }
+}
