@@ -64,7 +64,9 @@ pub enum Action {
     /// See that the contract exists: number, status, company, product names.
     ViewContract,
     /// See serial numbers, product keys and seat counts of one contract product (R7).
-    ViewProductSecrets { contract_product: i64 },
+    ViewProductSecrets {
+        contract_product: i64,
+    },
     /// See members, their status and access (R21, R27), the audit log (R25) and email log.
     ViewMembers,
     /// Renew, change renewal terms, see billing (R8).
@@ -72,7 +74,9 @@ pub enum Action {
     /// Assign, change or remove Software Coordinators (R6).
     AssignCoordinator,
     /// Add or remove users, grant or revoke product access on these contract products (R7).
-    ManageProductUsers { contract_products: BTreeSet<i64> },
+    ManageProductUsers {
+        contract_products: BTreeSet<i64>,
+    },
     /// Contract-wide settings: naming users without products, Web Support, cloud services,
     /// Named Callers, reseller case access (R7).
     ManageContractSettings,
@@ -245,7 +249,11 @@ mod tests {
     #[test]
     fn matrix_staff_only_operations_are_refused_to_every_user() {
         for s in [cm(), sc_of_1(), user_of_2()] {
-            for a in [Action::ProcessOrder, Action::PublishRelease, Action::UpdateSupportCase] {
+            for a in [
+                Action::ProcessOrder,
+                Action::PublishRelease,
+                Action::UpdateSupportCase,
+            ] {
                 assert_eq!(decide(Principal::User, Some(&s), &a), Decision::Forbidden);
             }
         }
@@ -263,7 +271,11 @@ mod tests {
     fn r6_only_the_cm_assigns_coordinators() {
         assert!(decide(Principal::User, Some(&cm()), &Action::AssignCoordinator).is_allowed());
         assert_eq!(
-            decide(Principal::User, Some(&sc_of_1()), &Action::AssignCoordinator),
+            decide(
+                Principal::User,
+                Some(&sc_of_1()),
+                &Action::AssignCoordinator
+            ),
             Decision::Forbidden
         );
         assert_eq!(

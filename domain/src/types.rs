@@ -31,7 +31,10 @@ impl Email {
         let bad = |why: &str| {
             DomainError::new(
                 UserErrorCode::InvalidEmail,
-                format!("\"{}\" is not a valid email address: {why}", truncate(raw, 60)),
+                format!(
+                    "\"{}\" is not a valid email address: {why}",
+                    truncate(raw, 60)
+                ),
             )
             .at(["email"])
         };
@@ -121,7 +124,9 @@ pub fn parse_multiline(field: &str, raw: &str, max: usize) -> Result<String, Dom
             format!("{field} must be at most {max} characters"),
         ));
     }
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(invalid(
             field,
             format!("{field} must not contain control characters"),
@@ -164,7 +169,8 @@ impl Language {
         let primary = s.split(['-', '_']).next().unwrap_or("");
         let well_formed = !s.is_empty()
             && s.len() <= 35
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             && (2..=3).contains(&primary.len());
         if !well_formed {
             return Err(invalid(

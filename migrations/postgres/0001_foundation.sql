@@ -150,6 +150,7 @@ CREATE TABLE emails (
     status       TEXT NOT NULL DEFAULT 'QUEUED' CHECK (status IN ('QUEUED', 'SENT', 'FAILED')),
     attempts     BIGINT NOT NULL DEFAULT 0,
     last_error   TEXT,
+    claimed_until BIGINT,
     message_id   TEXT,
     created_at   BIGINT NOT NULL,
     sent_at      BIGINT

@@ -150,6 +150,7 @@ CREATE TABLE emails (
     status       TEXT NOT NULL DEFAULT 'QUEUED' CHECK (status IN ('QUEUED', 'SENT', 'FAILED')),
     attempts     INTEGER NOT NULL DEFAULT 0,
     last_error   TEXT,
+    claimed_until INTEGER,
     message_id   TEXT,
     created_at   INTEGER NOT NULL,
     sent_at      INTEGER

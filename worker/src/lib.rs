@@ -1,1 +1,163 @@
-//! stub
+//! Roster's worker: the outbox relay, the job handlers and email delivery.
+//!
+//! Changes write outbox rows in their own transaction ([`roster_store::outbox`]); the relay
+//! hands committed rows to apalis (SQLite embedded, Redis in production), and one apalis worker
+//! runs each job. Jobs are idempotent, so a row handed over twice changes nothing.
+
+pub mod jobs;
+pub mod mail;
+pub mod relay;
+pub mod templates;
+
+use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff as _};
+use apalis::layers::retry::{HasherRng, RetryPolicy};
+use apalis::prelude::*;
+use apalis_codec::json::JsonCodec;
+use apalis_core::backend::finalize::Durable;
+use apalis_core::backend::persistence::TaskPersistLayer;
+use apalis_core::backend::{BackendConfig, WireFormatBackend};
+use lettre::message::Mailbox;
+use roster_store::Store;
+use roster_store::outbox::Envelope;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The queue every job goes through.
+pub const QUEUE: &str = "jobs";
+/// How often an idle worker and the relay look for new work.
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// Where jobs are queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queue {
+    /// apalis-sqlite in a file of its own (embedded mode).
+    Sqlite { path: PathBuf },
+    /// apalis-redis, keys under `{namespace}:jobs` (production).
+    Redis { url: String, namespace: String },
+}
+
+/// What job handlers share.
+pub struct Deps {
+    pub store: Store,
+    pub mailer: mail::Mailer,
+    pub from: Mailbox,
+    /// Base of the links in emails, e.g. `https://roster.example.com`.
+    pub public_url: String,
+}
+
+/// The worker's settings.
+pub struct WorkerConfig {
+    pub queue: Queue,
+    /// Unique per process, so apalis can recover the jobs of a worker that died.
+    pub name: String,
+}
+
+/// Bounds met by both apalis storages with their default JSON codec.
+pub trait JsonStorage<J>:
+    Backend<Task = Task<Vec<u8>>>
+    + BackendConfig<
+        Args = J,
+        Kind = Durable,
+        Layer = TaskPersistLayer<JsonCodec<serde_json::Value>, serde_json::Value>,
+    > + WireFormatBackend<Codec = JsonCodec<Vec<u8>>, Compact = Vec<u8>>
+    + TaskSink<J, Durable>
+    + Clone
+    + Send
+    + Sync
+    + Unpin
+    + 'static
+{
+}
+
+impl<J, B> JsonStorage<J> for B where
+    B: Backend<Task = Task<Vec<u8>>>
+        + BackendConfig<
+            Args = J,
+            Kind = Durable,
+            Layer = TaskPersistLayer<JsonCodec<serde_json::Value>, serde_json::Value>,
+        > + WireFormatBackend<Codec = JsonCodec<Vec<u8>>, Compact = Vec<u8>>
+        + TaskSink<J, Durable>
+        + Clone
+        + Send
+        + Sync
+        + Unpin
+        + 'static
+{
+}
+
+/// Runs the relay and the job worker until `shutdown` resolves, then lets in-flight jobs
+/// finish. `wake` is notified by in-process writers so the relay need not wait for its poll.
+pub async fn run(
+    deps: Arc<Deps>,
+    config: WorkerConfig,
+    wake: Arc<Notify>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    match &config.queue {
+        Queue::Sqlite { path } => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true);
+            let pool = apalis_sqlite::SqlitePool::connect_with(options).await?;
+            apalis_sqlite::SqliteStorage::setup(&pool).await?;
+            let storage = apalis_sqlite::SqliteStorage::<Envelope>::new(&pool)
+                .with_config(apalis_sqlite::Config::default().queue(QUEUE));
+            run_with(storage, deps, config.name, wake, shutdown).await
+        }
+        Queue::Redis { url, namespace } => {
+            let conn = apalis_redis::connect(url.as_str()).await?;
+            let storage = apalis_redis::RedisStorage::<Envelope>::new(conn).with_config(
+                apalis_redis::Config::default().queue(&format!("{namespace}:{QUEUE}")),
+            );
+            run_with(storage, deps, config.name, wake, shutdown).await
+        }
+    }
+}
+
+async fn run_with<S: JsonStorage<Envelope>>(
+    storage: S,
+    deps: Arc<Deps>,
+    name: String,
+    wake: Arc<Notify>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(relay::run(
+        deps.store.clone(),
+        storage.clone(),
+        wake,
+        relay_stopped,
+    ));
+    let worker_deps = deps.clone();
+    let monitor = Monitor::new()
+        .shutdown_timeout(Duration::from_secs(30))
+        .register(move |_restarts| {
+            let backoff = ExponentialBackoffMaker::new(
+                Duration::from_millis(200),
+                Duration::from_secs(60),
+                0.5,
+                HasherRng::default(),
+            )
+            .expect("backoff bounds are valid")
+            .make_backoff();
+            WorkerBuilder::new(name.clone())
+                .backend(storage.clone().poll_with_interval(POLL))
+                .data(worker_deps.clone())
+                .retry(RetryPolicy::retries(5).with_backoff(backoff))
+                .build(jobs::handle)
+        });
+    let result = monitor
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await;
+    let _ = stop_relay.send(true);
+    relay.await??;
+    result.map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"))
+}

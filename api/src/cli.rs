@@ -1,0 +1,128 @@
+//! The `roster` command (API.md, "Command line").
+
+use crate::app;
+use crate::config::{Config, Settings};
+use clap::{Parser, Subcommand};
+use std::io::Write as _;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "Software-subscription contracts: roles, seats, support and lifecycle emails"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (and run the worker in-process unless --no-worker). The default.
+    Serve {
+        /// Do not run the worker in this process.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run the worker only: email delivery, provisioning, the outbox relay.
+    Worker,
+    /// Apply migrations and exit.
+    Migrate,
+    /// Print the GraphQL SDL.
+    Schema,
+    /// Manage staff API keys.
+    #[command(subcommand)]
+    StaffKey(StaffKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffKeyCommand {
+    /// Create a key; it is printed once, alone on the last line, and stored hashed.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Runs the command; errors are printed as one line.
+pub async fn run(cli: Cli) -> ExitCode {
+    let command = cli.command.unwrap_or(Command::Serve { no_worker: false });
+    if let Command::Schema = command {
+        return print(&crate::graphql::sdl());
+    }
+    let config = match cli.settings.resolve() {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    match execute(command, &config).await {
+        Ok(code) => code,
+        Err(e) => fail(&format!("{e:#}")),
+    }
+}
+
+async fn execute(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { no_worker } => {
+            let running = app::start(config, !no_worker).await?;
+            eprintln!(
+                "roster: serving http://{}/graphql ({:?} mode)",
+                running.addr, config.mode
+            );
+            running.wait(shutdown_signal()).await?;
+        }
+        Command::Worker => app::run_worker(config, shutdown_signal()).await?,
+        Command::Migrate => {
+            let store = app::open_store(config, 1).await?;
+            store.close().await;
+            eprintln!("roster: migrations applied");
+        }
+        Command::StaffKey(StaffKeyCommand::Create { name }) => {
+            let name = roster_domain::parse_text("--name", &name, roster_domain::MAX_TEXT_LEN)
+                .map_err(|e| anyhow::anyhow!("--name: {}", e.message))?;
+            let store = app::open_store(config, 1).await?;
+            let (id, key) = roster_store::auth::create_staff_key(store.pool(), &name).await?;
+            store.close().await;
+            eprintln!("roster: staff key {id} ({name}) created; it is shown only once:");
+            return Ok(print(&key));
+        }
+        Command::Schema => unreachable!("handled before configuration"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{}", text.trim_end()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+fn fail(message: &dyn std::fmt::Display) -> ExitCode {
+    let line = message.to_string().replace('\n', " ");
+    eprintln!("roster: {line}");
+    ExitCode::from(2)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

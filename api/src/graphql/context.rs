@@ -1,0 +1,92 @@
+//! Per-request context: who is asking, and the shared state resolvers need.
+
+use super::errors;
+use async_graphql::{Context, Result};
+use roster_domain::policy::{Principal, Standing};
+use roster_store::Store;
+use roster_store::contracts::{self, ContractRow};
+use roster_store::users::UserRow;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// What every request shares: the store and the settings resolvers need.
+#[derive(Clone)]
+pub struct Shared {
+    pub store: Store,
+    pub provisioning_delay: Duration,
+    /// Wakes an in-process outbox relay after a commit, so jobs start at once.
+    pub wake: Arc<Notify>,
+}
+
+/// The request's actor and the shared state.
+#[derive(Clone)]
+pub struct Ctx {
+    pub principal: Principal,
+    pub user: Option<Arc<UserRow>>,
+    pub staff_key: Option<i64>,
+    /// The bearer token of this request (to sign it out).
+    pub token: Option<String>,
+    pub store: Store,
+    pub provisioning_delay: Duration,
+    pub wake: Arc<Notify>,
+}
+
+impl Ctx {
+    pub fn anonymous(shared: &Shared) -> Self {
+        Self {
+            principal: Principal::Anonymous,
+            user: None,
+            staff_key: None,
+            token: None,
+            store: shared.store.clone(),
+            provisioning_delay: shared.provisioning_delay,
+            wake: shared.wake.clone(),
+        }
+    }
+
+    /// The actor as the audit log names it.
+    pub fn actor(&self) -> roster_store::audit::Actor {
+        use roster_store::audit::Actor;
+        match (&self.user, self.staff_key) {
+            (Some(u), _) => Actor::User(u.id),
+            (None, Some(k)) => Actor::Staff(k),
+            (None, None) => Actor::System,
+        }
+    }
+
+    /// The signed-in user, or UNAUTHENTICATED.
+    pub fn require_user(&self) -> Result<&Arc<UserRow>> {
+        self.user.as_ref().ok_or_else(errors::unauthenticated)
+    }
+
+    /// Refuses anonymous callers; staff must be staff, users get FORBIDDEN.
+    pub fn require_staff(&self) -> Result<i64> {
+        match self.principal {
+            Principal::Anonymous => Err(errors::unauthenticated()),
+            Principal::Staff => Ok(self.staff_key.unwrap_or_default()),
+            Principal::User => Err(errors::forbidden()),
+        }
+    }
+}
+
+/// The standing of the request's user on `contract`; `None` for staff and anonymous callers.
+pub async fn contract_standing(
+    ctx: &Context<'_>,
+    contract: &ContractRow,
+) -> Result<Option<Standing>> {
+    let c = ctx.data_unchecked::<Ctx>();
+    let Some(user) = &c.user else {
+        return Ok(None);
+    };
+    let mut conn = c
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| errors::internal(&e))?;
+    let standing = contracts::standing(&mut conn, user, contract)
+        .await
+        .map_err(errors::store)?;
+    Ok(Some(standing))
+}

@@ -1,0 +1,35 @@
+//! The GraphQL schema (API.md, "GraphQL conventions").
+
+pub mod context;
+pub mod errors;
+pub mod ids;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptySubscription, Schema};
+
+pub type RosterSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 12;
+/// Largest query complexity accepted (each field counts 1, connections count per item asked).
+pub const MAX_COMPLEXITY: usize = 2_000;
+
+/// Builds the schema; `introspection` can be switched off for production.
+pub fn schema(introspection: bool) -> RosterSchema {
+    let builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY);
+    let builder = if introspection {
+        builder
+    } else {
+        builder.disable_introspection().disable_suggestions()
+    };
+    builder.finish()
+}
+
+/// The SDL that `roster schema` prints and `schema.graphql` holds.
+pub fn sdl() -> String {
+    schema(true).sdl()
+}

@@ -1,0 +1,442 @@
+//! GraphQL object types. Each wraps stored rows and asks the policy before revealing anything.
+
+use super::context::{Ctx, contract_standing};
+use super::errors;
+use super::ids::{self, Kind};
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::NaiveDate;
+use roster_domain::policy::{Action, Decision, Standing, decide};
+use roster_domain::rules;
+use roster_store::contracts::{self, ContractProductRow, ContractRow};
+use roster_store::users::UserRow;
+use std::sync::Arc;
+
+/// A calendar date written `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Date(pub NaiveDate);
+
+#[async_graphql::Scalar(name = "Date")]
+impl async_graphql::ScalarType for Date {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| {
+                    async_graphql::InputValueError::custom("a Date is written YYYY-MM-DD")
+                }),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// Support level of a contract (R13).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "SupportLevel", remote = "roster_domain::SupportLevel")]
+pub enum SupportLevelGql {
+    Basic,
+    Advanced,
+}
+
+/// How a contract renews (R20, R22).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "RenewalKind", remote = "roster_domain::RenewalKind")]
+pub enum RenewalKindGql {
+    Auto,
+    Reseller,
+    Manual,
+}
+
+/// Length of one term.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "BillingPeriod", remote = "roster_domain::BillingPeriod")]
+pub enum BillingPeriodGql {
+    Monthly,
+    Quarterly,
+    Annual,
+    MultiYear,
+}
+
+/// Lifecycle of a contract (R19, R22).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "ContractStatus", remote = "roster_domain::ContractStatus")]
+pub enum ContractStatusGql {
+    Processing,
+    Active,
+    Expired,
+}
+
+/// The four roles of R1.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "Role", remote = "roster_domain::Role")]
+pub enum RoleGql {
+    ContractManager,
+    SoftwareCoordinator,
+    User,
+    NamedCaller,
+}
+
+/// Membership status (R21).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "MemberStatus", remote = "roster_domain::MemberStatus")]
+pub enum MemberStatusGql {
+    Pending,
+    Active,
+}
+
+/// Terms a user accepts (R5).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "TermsKind", remote = "roster_domain::TermsKind")]
+pub enum TermsKindGql {
+    Subscriber,
+    Coordinator,
+}
+
+/// Why a mutation refused: the rule of DOMAIN.md it names.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "UserErrorCode", remote = "roster_domain::UserErrorCode")]
+pub enum UserErrorCodeGql {
+    InvalidEmail,
+    InvalidInput,
+    NotFound,
+    SeatLimitReached,
+    NamedCallerLimitReached,
+    NotANamedUser,
+    BasicSupportContract,
+    AutoRenewContract,
+    BulkLimitExceeded,
+    DuplicateEntry,
+    TermsNotAccepted,
+    RenewalWindowNotOpen,
+    ContractManagerRequired,
+    OrderConflict,
+    InvalidCredentials,
+    InvalidToken,
+    WeakPassword,
+    AlreadyMember,
+    NotAMember,
+    ContractNotActive,
+}
+
+/// A refused business rule: the request changed nothing.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UserError {
+    pub code: UserErrorCodeGql,
+    /// Path of the input field concerned, e.g. `["input", "users", "3", "email"]`.
+    pub field: Option<Vec<String>>,
+    pub message: String,
+}
+
+/// Extra fields of every connection.
+#[derive(SimpleObject, Debug, Clone, Default)]
+pub struct ConnectionFields {
+    pub total_count: i64,
+}
+
+/// Largest page a connection returns.
+pub const MAX_PAGE: i32 = 100;
+/// Page size when `first` is not given.
+pub const DEFAULT_PAGE: i32 = 20;
+
+/// Checks `first` and decodes `after` (a cursor is the decimal id of the last row seen).
+pub fn page_args(first: Option<i32>, after: Option<&str>) -> Result<(i64, i64)> {
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(0..=MAX_PAGE).contains(&first) {
+        return Err(async_graphql::Error::new(format!(
+            "first must be between 0 and {MAX_PAGE}"
+        )));
+    }
+    let after = match after {
+        None => 0,
+        Some(c) => c
+            .parse::<i64>()
+            .map_err(|_| async_graphql::Error::new("after is not a cursor of this connection"))?,
+    };
+    Ok((i64::from(first), after))
+}
+
+/// Builds a connection from one page fetched with `limit + 1` rows.
+pub fn connection<N: async_graphql::OutputType>(
+    mut rows: Vec<(i64, N)>,
+    limit: i64,
+    has_previous: bool,
+    total: i64,
+) -> Connection<String, N, ConnectionFields> {
+    let has_next = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let mut conn = Connection::with_additional_fields(
+        has_previous,
+        has_next,
+        ConnectionFields { total_count: total },
+    );
+    conn.edges.extend(
+        rows.into_iter()
+            .map(|(id, node)| Edge::new(id.to_string(), node)),
+    );
+    conn
+}
+
+/// A customer organisation.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Company {
+    pub id: ID,
+    pub name: String,
+}
+
+/// A contract term.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Term {
+    pub start_date: Date,
+    pub end_date: Date,
+    pub billing_period: BillingPeriodGql,
+}
+
+/// A User ID.
+#[derive(Clone, Debug)]
+pub struct User(pub Arc<UserRow>);
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::User, self.0.id)
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn first_name(&self) -> &str {
+        &self.0.first_name
+    }
+    async fn last_name(&self) -> &str {
+        &self.0.last_name
+    }
+    async fn language(&self) -> &str {
+        &self.0.language
+    }
+}
+
+/// A contract, as seen by one actor (its standing decides which fields resolve).
+#[derive(Clone)]
+pub struct Contract {
+    pub row: Arc<ContractRow>,
+    pub standing: Arc<Option<Standing>>,
+}
+
+impl Contract {
+    /// Loads the contract if `ctx`'s actor may see it; otherwise it does not exist for them.
+    pub async fn visible(ctx: &Context<'_>, row: ContractRow) -> Result<Option<Contract>> {
+        let standing = contract_standing(ctx, &row).await?;
+        let c = ctx.data_unchecked::<Ctx>();
+        match decide(c.principal, standing.as_ref(), &Action::ViewContract) {
+            Decision::Allow => Ok(Some(Contract {
+                row: Arc::new(row),
+                standing: Arc::new(standing),
+            })),
+            Decision::Unauthenticated => Err(errors::unauthenticated()),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn allows(&self, ctx: &Context<'_>, action: &Action) -> bool {
+        decide(
+            ctx.data_unchecked::<Ctx>().principal,
+            self.standing.as_ref().as_ref(),
+            action,
+        )
+        .is_allowed()
+    }
+}
+
+#[Object]
+impl Contract {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Contract, self.row.id)
+    }
+    async fn number(&self) -> &str {
+        &self.row.number
+    }
+    async fn status(&self) -> Result<ContractStatusGql> {
+        Ok(self
+            .row
+            .status
+            .parse::<roster_domain::ContractStatus>()?
+            .into())
+    }
+    async fn support_level(&self) -> Result<SupportLevelGql> {
+        Ok(self
+            .row
+            .support_level
+            .parse::<roster_domain::SupportLevel>()?
+            .into())
+    }
+    async fn renewal_kind(&self) -> Result<RenewalKindGql> {
+        Ok(self
+            .row
+            .renewal_kind
+            .parse::<roster_domain::RenewalKind>()?
+            .into())
+    }
+    /// The current term. Billing is the Contract Manager's (R8), but every member sees the dates.
+    async fn term(&self) -> Result<Term> {
+        let date = |s: &str| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|e| errors::internal(&e))
+        };
+        Ok(Term {
+            start_date: date(&self.row.start_date)?,
+            end_date: date(&self.row.end_date)?,
+            billing_period: self
+                .row
+                .billing_period
+                .parse::<roster_domain::BillingPeriod>()?
+                .into(),
+        })
+    }
+    async fn company(&self) -> Company {
+        Company {
+            id: ids::encode(Kind::Company, self.row.company_id),
+            name: self.row.company_name.clone(),
+        }
+    }
+    /// The Contract Manager (R2).
+    async fn contract_manager(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        if !self.allows(ctx, &Action::ViewMembers) && !self.is_member(ctx) {
+            return Ok(None);
+        }
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        let cm = contracts::manager(store.pool(), self.row.id)
+            .await
+            .map_err(errors::store)?;
+        Ok(Some(User(Arc::new(cm))))
+    }
+    /// The contract's products; serial numbers, keys and seats only for those who may see them.
+    async fn products(&self, ctx: &Context<'_>) -> Result<Vec<ContractProduct>> {
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        let rows = contracts::products(store.pool(), self.row.id)
+            .await
+            .map_err(errors::store)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let secrets = self.allows(
+                    ctx,
+                    &Action::ViewProductSecrets {
+                        contract_product: row.id,
+                    },
+                );
+                ContractProduct {
+                    row: Arc::new(row),
+                    secrets,
+                    manager_id: None,
+                }
+            })
+            .collect())
+    }
+    /// Designated Named Callers allowed (R13): max(2, floor(seats / 10)) on ADVANCED, 0 on BASIC.
+    async fn named_caller_limit(&self, ctx: &Context<'_>) -> Result<i64> {
+        if self.row.support_level != "ADVANCED" {
+            return Ok(0);
+        }
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        let rows = contracts::products(store.pool(), self.row.id)
+            .await
+            .map_err(errors::store)?;
+        Ok(rules::named_caller_limit(
+            rows.iter().map(|p| p.seats).sum(),
+        ))
+    }
+}
+
+impl Contract {
+    fn is_member(&self, _ctx: &Context<'_>) -> bool {
+        self.standing.as_ref().as_ref().is_some_and(|s| s.member)
+    }
+}
+
+/// A product on a contract.
+#[derive(Clone)]
+pub struct ContractProduct {
+    pub row: Arc<ContractProductRow>,
+    /// Whether the actor may see serial number, product key and seats (R7).
+    pub secrets: bool,
+    pub manager_id: Option<i64>,
+}
+
+#[Object]
+impl ContractProduct {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::ContractProduct, self.row.id)
+    }
+    async fn product_code(&self) -> &str {
+        &self.row.product_code
+    }
+    async fn product_name(&self) -> &str {
+        &self.row.product_name
+    }
+    async fn serial_number(&self) -> Option<&str> {
+        self.secrets.then_some(self.row.serial_number.as_str())
+    }
+    async fn product_key(&self) -> Option<&str> {
+        self.secrets.then_some(self.row.product_key.as_str())
+    }
+    async fn seats(&self) -> Option<i64> {
+        self.secrets.then_some(self.row.seats)
+    }
+    async fn seats_assigned(&self) -> Option<i64> {
+        self.secrets.then_some(self.row.seats_assigned)
+    }
+    /// The assigned Software Coordinator, if any (R4).
+    async fn software_coordinator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.row.coordinator_user_id else {
+            return Ok(None);
+        };
+        load_user(ctx, id).await
+    }
+    /// The Software Coordinator in effect: the assigned one, else the Contract Manager (R4).
+    async fn effective_software_coordinator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        if let Some(id) = self.row.coordinator_user_id {
+            return load_user(ctx, id).await;
+        }
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        let cm = contracts::manager(store.pool(), self.row.contract_id)
+            .await
+            .map_err(errors::store)?;
+        Ok(Some(User(Arc::new(cm))))
+    }
+}
+
+async fn load_user(ctx: &Context<'_>, id: i64) -> Result<Option<User>> {
+    let store = &ctx.data_unchecked::<Ctx>().store;
+    Ok(roster_store::users::by_id(store.pool(), id)
+        .await
+        .map_err(errors::store)?
+        .map(|u| User(Arc::new(u))))
+}
+
+/// Who is asking, and what they can see.
+pub struct Viewer;
+
+#[Object]
+impl Viewer {
+    /// The signed-in user; `null` for a staff key.
+    async fn user(&self, ctx: &Context<'_>) -> Option<User> {
+        ctx.data_unchecked::<Ctx>().user.clone().map(User)
+    }
+    /// Whether the caller holds a staff API key.
+    async fn is_staff(&self, ctx: &Context<'_>) -> bool {
+        ctx.data_unchecked::<Ctx>().staff_key.is_some()
+    }
+    /// The contracts the caller can see: their own as a member, every contract for staff.
+    async fn contracts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Contract, ConnectionFields>> {
+        super::query::list_contracts(ctx, first, after).await
+    }
+}

@@ -1,0 +1,107 @@
+//! HTTP: GraphQL, GraphiQL, health and readiness (API.md, "HTTP").
+
+use crate::graphql::context::{Ctx, Shared};
+use crate::graphql::{RosterSchema, errors};
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use roster_domain::policy::Principal;
+use roster_store::{auth, secret, users};
+use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: RosterSchema,
+    pub shared: Shared,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(Arc::new(state))
+}
+
+async fn graphiql() -> impl IntoResponse {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    match state.shared.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "database is not answering");
+            (StatusCode::SERVICE_UNAVAILABLE, "database is not answering")
+        }
+    }
+}
+
+async fn graphql(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let ctx = match authenticate(&state.shared, &headers).await {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            return async_graphql::Response::from_errors(vec![
+                e.into_server_error(async_graphql::Pos::default()),
+            ])
+            .into();
+        }
+    };
+    state
+        .schema
+        .execute(request.into_inner().data(ctx))
+        .await
+        .into()
+}
+
+/// Resolves the bearer token to an actor; a token that is not valid is refused outright
+/// rather than treated as anonymous, so a client learns its session ended.
+async fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Ctx, async_graphql::Error> {
+    let mut ctx = Ctx::anonymous(shared);
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(ctx);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .ok_or_else(errors::unauthenticated)?;
+    let pool = shared.store.pool();
+    if token.starts_with(secret::STAFF_PREFIX) {
+        let id = auth::staff_key(pool, token)
+            .await
+            .map_err(errors::store)?
+            .ok_or_else(errors::unauthenticated)?;
+        ctx.principal = Principal::Staff;
+        ctx.staff_key = Some(id);
+    } else {
+        let user_id = auth::session_user(pool, token)
+            .await
+            .map_err(errors::store)?
+            .ok_or_else(errors::unauthenticated)?;
+        let user = users::by_id(pool, user_id)
+            .await
+            .map_err(errors::store)?
+            .ok_or_else(errors::unauthenticated)?;
+        ctx.principal = Principal::User;
+        ctx.user = Some(Arc::new(user));
+    }
+    ctx.token = Some(token.to_string());
+    Ok(ctx)
+}

@@ -1,0 +1,515 @@
+//! Contracts, their products and members: orders (R2, R3, R19), provisioning, and the
+//! standing a user has on a contract (what the policy judges).
+
+use crate::audit::{self, Actor};
+use crate::emails::{self, NewEmail};
+use crate::error::ConstraintExt as _;
+use crate::outbox::{self, Job};
+use crate::users::{self, UserRow};
+use crate::{Store, StoreError, StoreResult, Tx, flag, now_ms, secret};
+use roster_domain::email_kind::EmailKind;
+use roster_domain::policy::Standing;
+use roster_domain::rules::Order;
+use roster_domain::{DomainError, SupportLevel, UserErrorCode};
+use serde_json::json;
+use sqlx::{Any, AnyConnection, Executor};
+
+/// A stored contract with its company's name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ContractRow {
+    pub id: i64,
+    pub number: String,
+    pub order_number: String,
+    pub company_id: i64,
+    pub company_name: String,
+    pub status: String,
+    pub support_level: String,
+    pub renewal_kind: String,
+    pub billing_period: String,
+    pub start_date: String,
+    pub end_date: String,
+    pub reseller_id: Option<i64>,
+    pub cloud_credits: i64,
+    pub created_at: i64,
+}
+
+macro_rules! contract_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT c.id, c.number, c.order_number, c.company_id, co.name AS company_name, \
+             c.status, c.support_level, c.renewal_kind, c.billing_period, c.start_date, \
+             c.end_date, c.reseller_id, c.cloud_credits, c.created_at \
+             FROM contracts c JOIN companies co ON co.id = c.company_id ",
+            $tail
+        )
+    };
+}
+
+/// A product on a contract.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ContractProductRow {
+    pub id: i64,
+    pub contract_id: i64,
+    pub product_id: i64,
+    pub product_code: String,
+    pub product_name: String,
+    pub serial_number: String,
+    pub product_key: String,
+    pub seats: i64,
+    pub seats_assigned: i64,
+    pub coordinator_user_id: Option<i64>,
+}
+
+pub async fn by_id<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: i64,
+) -> StoreResult<Option<ContractRow>> {
+    Ok(sqlx::query_as(contract_select!("WHERE c.id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
+}
+
+pub async fn by_number<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    number: &str,
+) -> StoreResult<Option<ContractRow>> {
+    Ok(sqlx::query_as(contract_select!("WHERE c.number = $1"))
+        .bind(number)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Contracts a user is a member of, by id, after the cursor `after_id`.
+pub async fn for_member<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    user_id: i64,
+    after_id: i64,
+    limit: i64,
+) -> StoreResult<Vec<ContractRow>> {
+    Ok(sqlx::query_as(contract_select!(
+        "JOIN memberships m ON m.contract_id = c.id \
+         WHERE m.user_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3"
+    ))
+    .bind(user_id)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn count_for_member<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    user_id: i64,
+) -> StoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(db)
+        .await?;
+    Ok(n)
+}
+
+/// Every contract (staff), by id, after the cursor `after_id`.
+pub async fn all<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    after_id: i64,
+    limit: i64,
+) -> StoreResult<Vec<ContractRow>> {
+    Ok(
+        sqlx::query_as(contract_select!("WHERE c.id > $1 ORDER BY c.id LIMIT $2"))
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(db)
+            .await?,
+    )
+}
+
+pub async fn count_all<'c, E: Executor<'c, Database = Any>>(db: E) -> StoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM contracts")
+        .fetch_one(db)
+        .await?;
+    Ok(n)
+}
+
+/// The products of a contract, in order of the order lines.
+pub async fn products<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    contract_id: i64,
+) -> StoreResult<Vec<ContractProductRow>> {
+    Ok(sqlx::query_as(
+        "SELECT cp.id, cp.contract_id, cp.product_id, p.code AS product_code, \
+         p.name AS product_name, cp.serial_number, cp.product_key, cp.seats, cp.seats_assigned, \
+         cp.coordinator_user_id \
+         FROM contract_products cp JOIN products p ON p.id = cp.product_id \
+         WHERE cp.contract_id = $1 ORDER BY cp.id",
+    )
+    .bind(contract_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The Contract Manager of a contract (R2: there is exactly one).
+pub async fn manager<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    contract_id: i64,
+) -> StoreResult<UserRow> {
+    sqlx::query_as(
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.language, u.password_hash, \
+         u.subscriber_terms_at, u.coordinator_terms_at, u.first_sign_in_at, u.reseller_id, \
+         u.created_at FROM users u JOIN memberships m ON m.user_id = u.id \
+         WHERE m.contract_id = $1 AND m.is_manager = 1",
+    )
+    .bind(contract_id)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| StoreError::Corrupt(format!("contract {contract_id} has no Contract Manager")))
+}
+
+#[derive(sqlx::FromRow)]
+struct MembershipFlags {
+    is_manager: i64,
+    is_named_caller: i64,
+    web_support: i64,
+}
+
+/// What `user_id` is to `contract_id`, for the policy.
+pub async fn standing(
+    conn: &mut AnyConnection,
+    user: &UserRow,
+    contract: &ContractRow,
+) -> StoreResult<Standing> {
+    let support_level = contract.support_level.parse::<SupportLevel>().ok();
+    let m: Option<MembershipFlags> = sqlx::query_as(
+        "SELECT is_manager, is_named_caller, web_support FROM memberships \
+         WHERE contract_id = $1 AND user_id = $2",
+    )
+    .bind(contract.id)
+    .bind(user.id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(m) = m else {
+        return Ok(Standing {
+            support_level,
+            ..Standing::default()
+        });
+    };
+    let coordinates: Vec<(i64,)> = sqlx::query_as(
+        "SELECT id FROM contract_products WHERE contract_id = $1 AND coordinator_user_id = $2",
+    )
+    .bind(contract.id)
+    .bind(user.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let products: Vec<(i64,)> = sqlx::query_as(
+        "SELECT contract_product_id FROM product_access WHERE contract_id = $1 AND user_id = $2",
+    )
+    .bind(contract.id)
+    .bind(user.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Standing {
+        member: true,
+        is_manager: flag(m.is_manager),
+        coordinates: coordinates.into_iter().map(|(id,)| id).collect(),
+        products: products.into_iter().map(|(id,)| id).collect(),
+        web_support: flag(m.web_support),
+        named_caller: flag(m.is_named_caller),
+        coordinator_terms_accepted: user.coordinator_terms_at.is_some(),
+        reseller_views_cases: false,
+        support_level,
+    })
+}
+
+/// What [`process_order`] did.
+#[derive(Debug, Clone)]
+pub struct OrderOutcome {
+    pub contract: ContractRow,
+    /// `false` when the order number was already processed: nothing changed, nothing sent.
+    pub created: bool,
+}
+
+/// Processes an order (R2, R3, R19): the contract in PROCESSING, the purchaser linked or
+/// created as Contract Manager holding a seat of every product (and a Named Caller on ADVANCED),
+/// the Order Processed email owed at once and provisioning due after `provisioning_delay_ms`.
+/// The same order number twice returns the first contract and changes nothing.
+pub async fn process_order(
+    store: &Store,
+    order: &Order,
+    actor: &Actor,
+    provisioning_delay_ms: i64,
+) -> StoreResult<OrderOutcome> {
+    // A concurrent twin may commit first; then the second attempt finds its contract.
+    for _ in 0..3 {
+        let mut tx = store.begin().await?;
+        match existing_order(&mut tx, order).await? {
+            Some(contract) => {
+                return Ok(OrderOutcome {
+                    contract,
+                    created: false,
+                });
+            }
+            None => match create_order(&mut tx, order, actor, provisioning_delay_ms).await {
+                Ok(contract) => {
+                    tx.commit().await?;
+                    return Ok(OrderOutcome {
+                        contract,
+                        created: true,
+                    });
+                }
+                Err(StoreError::Domain(e)) if e.code == UserErrorCode::OrderConflict => continue,
+                Err(e) => return Err(e),
+            },
+        }
+    }
+    Err(StoreError::Corrupt(
+        "order could be neither created nor found".into(),
+    ))
+}
+
+async fn existing_order(tx: &mut Tx, order: &Order) -> StoreResult<Option<ContractRow>> {
+    let Some(contract) =
+        sqlx::query_as::<_, ContractRow>(contract_select!("WHERE c.order_number = $1"))
+            .bind(&order.order_number)
+            .fetch_optional(&mut **tx)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let cm = manager(&mut **tx, contract.id).await?;
+    if !cm
+        .email
+        .eq_ignore_ascii_case(order.purchaser.email.as_str())
+        || !contract.company_name.eq_ignore_ascii_case(&order.company)
+    {
+        return Err(DomainError::new(
+            UserErrorCode::OrderConflict,
+            format!(
+                "order {} was already processed for another purchaser and company",
+                order.order_number
+            ),
+        )
+        .at(["input", "orderNumber"])
+        .into());
+    }
+    Ok(Some(contract))
+}
+
+async fn create_order(
+    tx: &mut Tx,
+    order: &Order,
+    actor: &Actor,
+    provisioning_delay_ms: i64,
+) -> StoreResult<ContractRow> {
+    let now = now_ms();
+    let company_id = find_or_create_company(tx, &order.company).await?;
+    let (cm, _) = users::find_or_create(tx, &order.purchaser).await?;
+    let number = format!("{}-{}", secret::digits(4), secret::digits(6));
+    let advanced = order.support_level == SupportLevel::Advanced;
+    let (contract_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO contracts (number, order_number, company_id, status, support_level, \
+         renewal_kind, billing_period, start_date, end_date, created_at) \
+         VALUES ($1, $2, $3, 'PROCESSING', $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(&number)
+    .bind(&order.order_number)
+    .bind(company_id)
+    .bind(order.support_level.as_str())
+    .bind(order.renewal_kind.as_str())
+    .bind(order.term.billing_period.as_str())
+    .bind(order.term.start.to_string())
+    .bind(order.term.end.to_string())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .on_constraint("contracts_order_number_key", || {
+        DomainError::new(UserErrorCode::OrderConflict, "order processed concurrently")
+    })?;
+
+    // R2, R3: the purchaser is the Contract Manager, a Named User of every product, and a
+    // Named Caller on ADVANCED contracts.
+    sqlx::query(
+        "INSERT INTO memberships (contract_id, user_id, status, is_manager, is_named_caller, \
+         created_at) VALUES ($1, $2, 'PENDING', 1, $3, $4)",
+    )
+    .bind(contract_id)
+    .bind(cm.id)
+    .bind(i64::from(advanced))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+
+    let mut products = Vec::new();
+    for line in &order.lines {
+        let product_id = find_or_create_product(tx, &line.product_code, &line.product_name).await?;
+        let serial = format!("{}-{}", secret::digits(3), secret::digits(8));
+        let (cp_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO contract_products (contract_id, product_id, serial_number, product_key, \
+             seats, seats_assigned) VALUES ($1, $2, $3, $4, $5, 1) RETURNING id",
+        )
+        .bind(contract_id)
+        .bind(product_id)
+        .bind(serial)
+        .bind(secret::code(5))
+        .bind(line.seats)
+        .fetch_one(&mut **tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(cp_id)
+        .bind(cm.id)
+        .bind(contract_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        products.push(
+            json!({ "name": line.product_name, "code": line.product_code, "seats": line.seats }),
+        );
+    }
+
+    audit::record(
+        tx,
+        Some(contract_id),
+        actor,
+        "contract.created",
+        &json!({
+            "orderNumber": order.order_number,
+            "contractManager": cm.id,
+            "supportLevel": order.support_level.as_str(),
+            "renewalKind": order.renewal_kind.as_str(),
+            "products": products,
+        }),
+    )
+    .await?;
+
+    let email_id = emails::enqueue(
+        tx,
+        NewEmail {
+            kind: EmailKind::OrderProcessed,
+            idem_key: format!("order-processed:contract:{contract_id}"),
+            contract_id: Some(contract_id),
+            user_id: Some(cm.id),
+            recipient: cm.email.clone(),
+            params: json!({
+                "contractNumber": number,
+                "orderNumber": order.order_number,
+                "company": order.company,
+                "firstName": cm.first_name,
+                "lastName": cm.last_name,
+                "supportLevel": order.support_level.as_str(),
+                "startDate": order.term.start.to_string(),
+                "endDate": order.term.end.to_string(),
+                "products": products,
+            }),
+        },
+    )
+    .await?;
+    outbox::enqueue(
+        tx,
+        &Job::Provision { contract_id },
+        now + provisioning_delay_ms,
+    )
+    .await?;
+    tracing::info!(contract_id, ?email_id, "order processed");
+
+    by_id(&mut **tx, contract_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("contract vanished after insert".into()))
+}
+
+async fn find_or_create_company(tx: &mut Tx, name: &str) -> StoreResult<i64> {
+    let found: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM companies WHERE lower(name) = lower($1) ORDER BY id LIMIT 1",
+    )
+    .bind(name)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((id,)) = found {
+        return Ok(id);
+    }
+    let (id,): (i64,) =
+        sqlx::query_as("INSERT INTO companies (name, created_at) VALUES ($1, $2) RETURNING id")
+            .bind(name)
+            .bind(now_ms())
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(id)
+}
+
+async fn find_or_create_product(tx: &mut Tx, code: &str, name: &str) -> StoreResult<i64> {
+    sqlx::query("INSERT INTO products (code, name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(code)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM products WHERE upper(code) = upper($1)")
+        .bind(code)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+/// Provisions a PROCESSING contract (R19): it becomes ACTIVE and the Contract Manager is owed
+/// the Get Started email. Returns `false` when there was nothing to do (already provisioned).
+pub async fn provision(store: &Store, contract_id: i64) -> StoreResult<bool> {
+    let mut tx = store.begin().await?;
+    let done = sqlx::query(
+        "UPDATE contracts SET status = 'ACTIVE' WHERE id = $1 AND status = 'PROCESSING'",
+    )
+    .bind(contract_id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let contract = by_id(&mut *tx, contract_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("contract {contract_id} vanished")))?;
+    let cm = manager(&mut *tx, contract_id).await?;
+    let products = products(&mut *tx, contract_id).await?;
+    audit::record(
+        &mut tx,
+        Some(contract_id),
+        &Actor::System,
+        "contract.activated",
+        &json!({ "status": { "before": "PROCESSING", "after": "ACTIVE" } }),
+    )
+    .await?;
+    emails::enqueue(
+        &mut tx,
+        NewEmail {
+            kind: EmailKind::GetStarted,
+            idem_key: format!("get-started:contract:{contract_id}:user:{}", cm.id),
+            contract_id: Some(contract_id),
+            user_id: Some(cm.id),
+            recipient: cm.email.clone(),
+            params: json!({
+                "contractNumber": contract.number,
+                "company": contract.company_name,
+                "firstName": cm.first_name,
+                "role": "CONTRACT_MANAGER",
+                "products": products.iter().map(|p| json!({"name": p.product_name, "code": p.product_code})).collect::<Vec<_>>(),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// One contract product by id.
+pub async fn product_by_id<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: i64,
+) -> StoreResult<Option<ContractProductRow>> {
+    Ok(sqlx::query_as(
+        "SELECT cp.id, cp.contract_id, cp.product_id, p.code AS product_code, \
+         p.name AS product_name, cp.serial_number, cp.product_key, cp.seats, cp.seats_assigned, \
+         cp.coordinator_user_id \
+         FROM contract_products cp JOIN products p ON p.id = cp.product_id WHERE cp.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
