@@ -1,1 +1,400 @@
-//! stub
+//! Test harness: spawns the real Roster on port 0 with a fresh database per test, on SQLite
+//! (embedded mode, emails as `.eml` files) or PostgreSQL + Redis + a real SMTP sink.
+
+pub mod smtp;
+
+use anyhow::Context as _;
+use roster_api::app::{self, Running};
+use roster_api::config::Settings;
+use roster_store::Store;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// PostgreSQL the tests create their databases on.
+pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Redis the production-mode tests queue on.
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Which backends a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded mode: SQLite, apalis-sqlite, `.eml` files.
+    Sqlite,
+    /// Production mode: PostgreSQL, Redis, SMTP.
+    Postgres,
+}
+
+/// Runs an async test body once per backend: `both_backends!(my_test);` makes
+/// `my_test::sqlite` and `my_test::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
+/// One received email, decoded.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub kind: String,
+    pub contract: Option<String>,
+    pub message_id: String,
+    pub text: String,
+    pub html: String,
+    pub raw: String,
+}
+
+impl Mail {
+    pub fn parse(raw: &[u8]) -> Mail {
+        let msg = mail_parser::MessageParser::new()
+            .parse(raw)
+            .expect("a parsable email");
+        let header = |name: &str| {
+            msg.header_raw(name.to_string())
+                .map(|h| h.trim().to_string())
+        };
+        Mail {
+            to: msg
+                .to()
+                .and_then(|l| l.first())
+                .and_then(|m| m.address())
+                .unwrap_or_default()
+                .to_string(),
+            subject: msg.subject().unwrap_or_default().to_string(),
+            kind: header("X-Roster-Kind").unwrap_or_default(),
+            contract: header("X-Roster-Contract"),
+            message_id: msg.message_id().unwrap_or_default().to_string(),
+            text: msg.body_text(0).map(|c| c.into_owned()).unwrap_or_default(),
+            html: msg.body_html(0).map(|c| c.into_owned()).unwrap_or_default(),
+            raw: String::from_utf8_lossy(raw).into_owned(),
+        }
+    }
+
+    /// The activation token of a Get Started link, if the email has one.
+    pub fn activation_token(&self) -> Option<String> {
+        let at = self.text.find("/activate?token=")? + "/activate?token=".len();
+        Some(
+            self.text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect(),
+        )
+    }
+}
+
+/// A running Roster for one test.
+pub struct TestApp {
+    pub backend: Backend,
+    pub url: String,
+    pub store: Store,
+    pub staff_key: String,
+    pub settings: Settings,
+    running: Option<Running>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    mail_dir: PathBuf,
+    pub smtp: Option<smtp::Sink>,
+    pg_database: Option<String>,
+    queue_namespace: String,
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{:016x}", rand::random::<u64>())
+}
+
+impl TestApp {
+    /// Spawns Roster with its worker in-process.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, true).await
+    }
+
+    /// Spawns Roster; `with_worker = false` leaves jobs queued (for tests that run workers
+    /// of their own).
+    pub async fn spawn_with(backend: Backend, with_worker: bool) -> TestApp {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let queue_namespace = unique("rt");
+        let mut settings = Settings {
+            listen: Some("127.0.0.1:0".into()),
+            data_dir: Some(dir.path().display().to_string()),
+            provisioning_delay: Some("0s".into()),
+            public_url: Some("http://roster.test".into()),
+            mail_from: Some("Roster <roster@roster.test>".into()),
+            queue_namespace: Some(queue_namespace.clone()),
+            ..Settings::default()
+        };
+        let mut smtp = None;
+        let mut pg_database = None;
+        if backend == Backend::Postgres {
+            let db = unique("roster_t_");
+            create_pg_database(&db)
+                .await
+                .expect("PostgreSQL is running on 127.0.0.1:5432");
+            let sink = smtp::Sink::start().await;
+            settings.database_url = Some(format!("postgres://postgres@127.0.0.1:5432/{db}"));
+            settings.redis_url = Some(REDIS_URL.into());
+            settings.smtp_url = Some(format!("smtp://127.0.0.1:{}", sink.port()));
+            smtp = Some(sink);
+            pg_database = Some(db);
+        }
+        let config = settings.resolve().expect("test settings are valid");
+        let running = app::start(&config, with_worker)
+            .await
+            .expect("roster starts");
+        let store = running.store.clone();
+        let (_, staff_key) = roster_store::auth::create_staff_key(store.pool(), "tests")
+            .await
+            .expect("a staff key");
+        TestApp {
+            backend,
+            url: format!("http://{}", running.addr),
+            store,
+            staff_key,
+            mail_dir: config.mail_dir.clone(),
+            settings,
+            running: Some(running),
+            http: reqwest::Client::new(),
+            _dir: dir,
+            smtp,
+            pg_database,
+            queue_namespace,
+        }
+    }
+
+    /// Posts a GraphQL request with an optional bearer token; returns the whole response.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .http
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("the API answers");
+        resp.json().await.expect("a JSON response")
+    }
+
+    /// Like [`gql`](Self::gql) but fails the test on top-level errors; returns `data`.
+    pub async fn data(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let resp = self.gql(token, query, variables).await;
+        assert!(resp.get("errors").is_none(), "unexpected errors: {resp}");
+        resp["data"].clone()
+    }
+
+    pub async fn staff(&self, query: &str, variables: Value) -> Value {
+        self.data(Some(&self.staff_key.clone()), query, variables)
+            .await
+    }
+
+    /// Waits until every job owed is done: nothing left in the outbox, no email queued.
+    pub async fn drain(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let pending = roster_store::outbox::pending_count(&self.store)
+                .await
+                .unwrap();
+            let (queued,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM emails WHERE status = 'QUEUED'")
+                    .fetch_one(self.store.pool())
+                    .await
+                    .unwrap();
+            if pending == 0 && queued == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "jobs not drained: {pending} outbox rows, {queued} emails queued"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Every email delivered so far, in delivery order.
+    pub async fn mails(&self) -> Vec<Mail> {
+        match &self.smtp {
+            Some(sink) => sink.messages().iter().map(|m| Mail::parse(m)).collect(),
+            None => {
+                let mut files: Vec<_> = match std::fs::read_dir(&self.mail_dir) {
+                    Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).collect(),
+                    Err(_) => return vec![],
+                };
+                files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+                let mut mails: Vec<(std::time::SystemTime, Mail)> = files
+                    .iter()
+                    .map(|p| {
+                        let raw = std::fs::read(p).unwrap();
+                        let t = std::fs::metadata(p).unwrap().modified().unwrap();
+                        (t, Mail::parse(&raw))
+                    })
+                    .collect();
+                mails.sort_by_key(|(t, m)| (*t, m.message_id.clone()));
+                mails.into_iter().map(|(_, m)| m).collect()
+            }
+        }
+    }
+
+    /// Emails to `to` of `kind`.
+    pub async fn mails_to(&self, to: &str, kind: &str) -> Vec<Mail> {
+        self.mails()
+            .await
+            .into_iter()
+            .filter(|m| m.to.eq_ignore_ascii_case(to) && m.kind == kind)
+            .collect()
+    }
+
+    /// Activates the User ID of `email` from its latest Get Started email; returns a session.
+    pub async fn activate(&self, email: &str, password: &str) -> String {
+        let mail = self
+            .mails_to(email, "get-started")
+            .await
+            .into_iter()
+            .rev()
+            .find(|m| m.activation_token().is_some())
+            .unwrap_or_else(|| panic!("no Get Started email with a link for {email}"));
+        let token = mail.activation_token().unwrap();
+        let data = self
+            .data(
+                None,
+                "mutation($t: String!, $p: String!) { activateAccount(input: {token: $t, password: $p}) { token userErrors { code message } } }",
+                json!({ "t": token, "p": password }),
+            )
+            .await;
+        data["activateAccount"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("activation failed: {data}"))
+            .to_string()
+    }
+
+    /// Signs in; returns the session token.
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let data = self
+            .data(
+                None,
+                "mutation($e: String!, $p: String!) { signIn(input: {email: $e, password: $p}) { token userErrors { code message } } }",
+                json!({ "e": email, "p": password }),
+            )
+            .await;
+        data["signIn"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("sign-in failed: {data}"))
+            .to_string()
+    }
+
+    /// Counts rows of a table (to show a refusal changed nothing).
+    pub async fn count(&self, table: &str) -> i64 {
+        let q = match table {
+            "contracts" => "SELECT COUNT(*) FROM contracts",
+            "users" => "SELECT COUNT(*) FROM users",
+            "memberships" => "SELECT COUNT(*) FROM memberships",
+            "product_access" => "SELECT COUNT(*) FROM product_access",
+            "emails" => "SELECT COUNT(*) FROM emails",
+            "outbox" => "SELECT COUNT(*) FROM outbox",
+            "audit_log" => "SELECT COUNT(*) FROM audit_log",
+            "companies" => "SELECT COUNT(*) FROM companies",
+            other => panic!("count: unknown table {other}"),
+        };
+        let (n,): (i64,) = sqlx::query_as(q)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap();
+        n
+    }
+
+    /// Stops Roster and removes what the test created.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.expect("roster stops cleanly");
+        }
+        self.cleanup().await;
+    }
+
+    async fn cleanup(&mut self) {
+        if let Some(db) = self.pg_database.take() {
+            let _ = drop_pg_database(&db).await;
+            let _ = clean_redis(&self.queue_namespace).await;
+        }
+    }
+}
+
+async fn admin_pool() -> anyhow::Result<sqlx::PgPool> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(PG_ADMIN_URL)
+        .await
+        .context("connect to PostgreSQL")
+}
+
+async fn create_pg_database(name: &str) -> anyhow::Result<()> {
+    let pool = admin_pool().await?;
+    let sql = format!("CREATE DATABASE \"{name}\"");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&pool)
+        .await?;
+    pool.close().await;
+    Ok(())
+}
+
+async fn drop_pg_database(name: &str) -> anyhow::Result<()> {
+    let pool = admin_pool().await?;
+    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&pool)
+        .await?;
+    pool.close().await;
+    Ok(())
+}
+
+async fn clean_redis(namespace: &str) -> anyhow::Result<()> {
+    let client = redis::Client::open(REDIS_URL)?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{namespace}:*"))
+        .query_async(&mut conn)
+        .await?;
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await?;
+    }
+    let _: () = redis::cmd("ZREM")
+        .arg("core:apalis:queues:list")
+        .arg(format!("{namespace}:{}:workers", roster_worker::QUEUE))
+        .query_async(&mut conn)
+        .await?;
+    Ok(())
+}
+
+/// A standard order for tests: `seats` of one product, or the products given.
+pub fn order_input(
+    order_number: &str,
+    purchaser: &str,
+    support: &str,
+    renewal: &str,
+    products: Value,
+) -> Value {
+    json!({
+        "orderNumber": order_number,
+        "company": format!("{order_number} Inc."),
+        "purchaser": { "email": purchaser, "firstName": "Pat", "lastName": "Purchaser" },
+        "supportLevel": support,
+        "renewalKind": renewal,
+        "billingPeriod": "ANNUAL",
+        "startDate": "2026-01-01",
+        "endDate": "2027-01-01",
+        "products": products,
+    })
+}
+
+/// The processOrder mutation with the fields tests read.
+pub const PROCESS_ORDER: &str = "mutation($input: ProcessOrderInput!) { processOrder(input: $input) { contract { id number status products { id productCode seats seatsAssigned } } userErrors { code field message } } }";

@@ -102,16 +102,16 @@ async fn compose_and_send(deps: &Deps, email: &emails::EmailRow) -> Result<Strin
             "signInLink".into(),
             format!("{}/sign-in", deps.public_url).into(),
         );
-        if kind == EmailKind::GetStarted {
-            if let Some(user) = recipient.as_ref().filter(|u| !u.is_activated()) {
-                let token = issue_token(deps, user.id)
-                    .await
-                    .map_err(|e| SendError::Transient(e.to_string()))?;
-                obj.insert(
-                    "activationLink".into(),
-                    format!("{}/activate?token={token}", deps.public_url).into(),
-                );
-            }
+        if kind == EmailKind::GetStarted
+            && let Some(user) = recipient.as_ref().filter(|u| !u.is_activated())
+        {
+            let token = issue_token(deps, user.id)
+                .await
+                .map_err(|e| SendError::Transient(e.to_string()))?;
+            obj.insert(
+                "activationLink".into(),
+                format!("{}/activate?token={token}", deps.public_url).into(),
+            );
         }
     }
     let rendered = templates::render(kind, language, &params)

@@ -111,9 +111,8 @@ pub async fn run(
         }
         Queue::Redis { url, namespace } => {
             let conn = apalis_redis::connect(url.as_str()).await?;
-            let storage = apalis_redis::RedisStorage::<Envelope>::new(conn).with_config(
-                apalis_redis::Config::default().queue(&format!("{namespace}:{QUEUE}")),
-            );
+            let storage = apalis_redis::RedisStorage::<Envelope>::new(conn)
+                .with_config(apalis_redis::Config::default().queue(format!("{namespace}:{QUEUE}")));
             run_with(storage, deps, config.name, wake, shutdown).await
         }
     }
