@@ -171,7 +171,7 @@ impl Settings {
                 if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
                     return Err(bad("SMTP_URL", "must start with smtp:// or smtps://"));
                 }
-                roster_worker::mail::Mailer::smtp(url).map_err(|e| bad("SMTP_URL", e))?;
+                roster_worker::mail::Mailer::check_smtp_url(url).map_err(|e| bad("SMTP_URL", e))?;
                 Some(url.to_string())
             }
             _ if mode == Mode::Production => {

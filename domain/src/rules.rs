@@ -155,6 +155,32 @@ pub fn due_renewal_notice(today: NaiveDate, end: NaiveDate) -> Option<u32> {
         .min()
 }
 
+/// Checks that `adding` more designated Named Callers fit (R13): only on ADVANCED contracts,
+/// and at most [`named_caller_limit`] designated ones (the CM and SCs do not count).
+pub fn check_named_callers(
+    support: SupportLevel,
+    designated_now: i64,
+    adding: i64,
+    total_seats: i64,
+) -> Result<(), DomainError> {
+    if support != SupportLevel::Advanced {
+        return Err(DomainError::new(
+            UserErrorCode::BasicSupportContract,
+            "Named Callers exist only on ADVANCED support contracts",
+        ));
+    }
+    let limit = named_caller_limit(total_seats);
+    if designated_now + adding > limit {
+        return Err(DomainError::new(
+            UserErrorCode::NamedCallerLimitReached,
+            format!(
+                "this contract allows {limit} designated Named Callers and has {designated_now}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the size of a bulk request (R10).
 pub fn check_bulk_size(n: usize) -> Result<(), DomainError> {
     if n == 0 {
@@ -253,6 +279,20 @@ mod tests {
             next_term_end(d("2027-01-01"), BillingPeriod::MultiYear),
             d("2030-01-01")
         );
+    }
+
+    #[test]
+    fn r13_named_callers_only_on_advanced_and_within_the_limit() {
+        assert_eq!(
+            check_named_callers(SupportLevel::Basic, 0, 1, 100).unwrap_err().code,
+            UserErrorCode::BasicSupportContract
+        );
+        assert!(check_named_callers(SupportLevel::Advanced, 1, 1, 10).is_ok());
+        assert_eq!(
+            check_named_callers(SupportLevel::Advanced, 2, 1, 10).unwrap_err().code,
+            UserErrorCode::NamedCallerLimitReached
+        );
+        assert!(check_named_callers(SupportLevel::Advanced, 2, 1, 30).is_ok());
     }
 
     #[test]

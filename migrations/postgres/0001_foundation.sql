@@ -79,7 +79,7 @@ CREATE TABLE memberships (
     user_id          BIGINT NOT NULL REFERENCES users (id),
     status           TEXT NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'ACTIVE')),
     is_manager       BIGINT NOT NULL DEFAULT 0 CHECK (is_manager IN (0, 1)),
-    is_named_caller  BIGINT NOT NULL DEFAULT 0 CHECK (is_named_caller IN (0, 1)),
+    designated_caller BIGINT NOT NULL DEFAULT 0 CHECK (designated_caller IN (0, 1)),
     web_support      BIGINT NOT NULL DEFAULT 0 CHECK (web_support IN (0, 1)),
     cloud_services   TEXT NOT NULL DEFAULT '',
     created_at       BIGINT NOT NULL,

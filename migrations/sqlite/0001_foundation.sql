@@ -79,7 +79,7 @@ CREATE TABLE memberships (
     user_id          INTEGER NOT NULL REFERENCES users (id),
     status           TEXT NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'ACTIVE')),
     is_manager       INTEGER NOT NULL DEFAULT 0 CHECK (is_manager IN (0, 1)),
-    is_named_caller  INTEGER NOT NULL DEFAULT 0 CHECK (is_named_caller IN (0, 1)),
+    designated_caller INTEGER NOT NULL DEFAULT 0 CHECK (designated_caller IN (0, 1)),
     web_support      INTEGER NOT NULL DEFAULT 0 CHECK (web_support IN (0, 1)),
     cloud_services   TEXT NOT NULL DEFAULT '',
     created_at       INTEGER NOT NULL,

@@ -168,7 +168,7 @@ pub async fn manager<'c, E: Executor<'c, Database = Any>>(
 #[derive(sqlx::FromRow)]
 struct MembershipFlags {
     is_manager: i64,
-    is_named_caller: i64,
+    designated_caller: i64,
     web_support: i64,
 }
 
@@ -180,7 +180,7 @@ pub async fn standing(
 ) -> StoreResult<Standing> {
     let support_level = contract.support_level.parse::<SupportLevel>().ok();
     let m: Option<MembershipFlags> = sqlx::query_as(
-        "SELECT is_manager, is_named_caller, web_support FROM memberships \
+        "SELECT is_manager, designated_caller, web_support FROM memberships \
          WHERE contract_id = $1 AND user_id = $2",
     )
     .bind(contract.id)
@@ -207,13 +207,17 @@ pub async fn standing(
     .bind(user.id)
     .fetch_all(&mut *conn)
     .await?;
+    let coordinates: std::collections::BTreeSet<i64> =
+        coordinates.into_iter().map(|(id,)| id).collect();
+    let named_caller = support_level == Some(SupportLevel::Advanced)
+        && (flag(m.is_manager) || !coordinates.is_empty() || flag(m.designated_caller));
     Ok(Standing {
         member: true,
         is_manager: flag(m.is_manager),
-        coordinates: coordinates.into_iter().map(|(id,)| id).collect(),
         products: products.into_iter().map(|(id,)| id).collect(),
         web_support: flag(m.web_support),
-        named_caller: flag(m.is_named_caller),
+        coordinates,
+        named_caller,
         coordinator_terms_accepted: user.coordinator_terms_at.is_some(),
         reseller_views_cases: false,
         support_level,
@@ -304,7 +308,6 @@ async fn create_order(
     let company_id = find_or_create_company(tx, &order.company).await?;
     let (cm, _) = users::find_or_create(tx, &order.purchaser).await?;
     let number = format!("{}-{}", secret::digits(4), secret::digits(6));
-    let advanced = order.support_level == SupportLevel::Advanced;
     let (contract_id,): (i64,) = sqlx::query_as(
         "INSERT INTO contracts (number, order_number, company_id, status, support_level, \
          renewal_kind, billing_period, start_date, end_date, created_at) \
@@ -325,15 +328,14 @@ async fn create_order(
         DomainError::new(UserErrorCode::OrderConflict, "order processed concurrently")
     })?;
 
-    // R2, R3: the purchaser is the Contract Manager, a Named User of every product, and a
-    // Named Caller on ADVANCED contracts.
+    // R2, R3: the purchaser is the Contract Manager and a Named User of every product; on
+    // ADVANCED contracts the role makes them a Named Caller (see `members::Member::roles`).
     sqlx::query(
-        "INSERT INTO memberships (contract_id, user_id, status, is_manager, is_named_caller, \
-         created_at) VALUES ($1, $2, 'PENDING', 1, $3, $4)",
+        "INSERT INTO memberships (contract_id, user_id, status, is_manager, created_at) \
+         VALUES ($1, $2, 'PENDING', 1, $3)",
     )
     .bind(contract_id)
     .bind(cm.id)
-    .bind(i64::from(advanced))
     .bind(now)
     .execute(&mut **tx)
     .await?;

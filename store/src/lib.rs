@@ -9,8 +9,10 @@ pub mod audit;
 pub mod auth;
 pub mod contracts;
 pub mod emails;
+pub mod members;
 pub mod error;
 pub mod outbox;
+pub mod roles;
 pub mod secret;
 pub mod users;
 

@@ -41,6 +41,13 @@ impl Mailer {
         Ok(Mailer::Smtp(transport))
     }
 
+    /// Checks an SMTP URL without connecting or starting a pool.
+    pub fn check_smtp_url(url: &str) -> Result<(), String> {
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map(drop)
+            .map_err(|e| format!("not a valid SMTP URL: {e}"))
+    }
+
     /// A mailer writing each email as an `.eml` file into `dir`.
     pub fn file(dir: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;

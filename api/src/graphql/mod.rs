@@ -5,11 +5,12 @@ pub mod errors;
 pub mod ids;
 pub mod mutation;
 pub mod query;
+pub mod roles;
 pub mod types;
 
 use async_graphql::{EmptySubscription, Schema};
 
-pub type RosterSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type RosterSchema = Schema<query::Query, roles::Mutation, EmptySubscription>;
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
@@ -18,7 +19,7 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 
 /// Builds the schema; `introspection` can be switched off for production.
 pub fn schema(introspection: bool) -> RosterSchema {
-    let builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    let builder = Schema::build(query::Query, roles::Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     let builder = if introspection {

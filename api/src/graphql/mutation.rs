@@ -127,6 +127,7 @@ fn refused(e: DomainError) -> Vec<UserError> {
     vec![e.into()]
 }
 
+#[derive(Default)]
 pub struct Mutation;
 
 #[Object]

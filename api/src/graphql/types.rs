@@ -336,6 +336,107 @@ impl Contract {
             })
             .collect())
     }
+    /// Members, sorted by name, filtered and searched by name or email (R21, R27); admins
+    /// only (`null` for others).
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MemberFilter>,
+        search: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Option<Connection<String, super::roles::Member, ConnectionFields>>> {
+        if !self.allows(ctx, &Action::ViewMembers) {
+            return Ok(None);
+        }
+        let (limit, offset) = page_args(first, after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let support = self
+            .row
+            .support_level
+            .parse::<roster_domain::SupportLevel>()?;
+        let contract_products = filter.contract_product_ids.as_ref().map(|ids_in| {
+            ids_in
+                .iter()
+                .filter_map(|id| ids::decode(Kind::ContractProduct, id))
+                .collect()
+        });
+        let search = match search.as_deref().map(str::trim) {
+            Some(s) if s.chars().count() > 100 => {
+                return Err(async_graphql::Error::new("search is at most 100 characters"));
+            }
+            Some(s) if !s.is_empty() => Some(s.to_string()),
+            _ => None,
+        };
+        let store_filter = roster_store::members::MemberFilter {
+            contract_products,
+            web_support: filter.web_support,
+            status: filter
+                .status
+                .map(|s| roster_domain::MemberStatus::from(s).as_str().to_string()),
+            role: filter.role.map(Into::into),
+            search,
+        };
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        let mut conn = store.pool().acquire().await.map_err(|e| errors::internal(&e))?;
+        let (rows, total) = roster_store::members::page(
+            &mut conn,
+            self.row.id,
+            support,
+            &store_filter,
+            offset,
+            limit + 1,
+        )
+        .await
+        .map_err(errors::store)?;
+        drop(conn);
+        let members = super::roles::Member::wrap(ctx, self, rows).await?;
+        let nodes = members
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| (offset + i as i64 + 1, m))
+            .collect();
+        Ok(Some(connection(nodes, limit, offset > 0, total)))
+    }
+
+    /// Every change to roles, access, Named Callers and contract state, newest first (R25);
+    /// admins only (`null` for others).
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Option<Connection<String, AuditEntry, ConnectionFields>>> {
+        if !self.allows(ctx, &Action::ViewMembers) {
+            return Ok(None);
+        }
+        let (limit, after_id) = page_args(first, after.as_deref())?;
+        let before = if after_id > 0 { after_id } else { i64::MAX };
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        let rows = roster_store::audit::for_contract(store.pool(), self.row.id, before, limit + 1)
+            .await
+            .map_err(errors::store)?;
+        let total = roster_store::audit::count_for_contract(store.pool(), self.row.id)
+            .await
+            .map_err(errors::store)?;
+        let nodes = rows
+            .into_iter()
+            .map(|r| {
+                let entry = AuditEntry {
+                    id: ids::encode(Kind::AuditEntry, r.id),
+                    actor: r.actor,
+                    kind: r.kind,
+                    detail: async_graphql::Json(
+                        serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
+                    ),
+                    at: chrono::DateTime::from_timestamp_millis(r.at).unwrap_or_default(),
+                };
+                (r.id, entry)
+            })
+            .collect();
+        Ok(Some(connection(nodes, limit, after_id > 0, total)))
+    }
+
     /// Designated Named Callers allowed (R13): max(2, floor(seats / 10)) on ADVANCED, 0 on BASIC.
     async fn named_caller_limit(&self, ctx: &Context<'_>) -> Result<i64> {
         if self.row.support_level != "ADVANCED" {
@@ -349,6 +450,29 @@ impl Contract {
             rows.iter().map(|p| p.seats).sum(),
         ))
     }
+}
+
+/// Filters of `Contract.members` (R27).
+#[derive(async_graphql::InputObject, Clone, Debug, Default)]
+pub struct MemberFilter {
+    /// Members holding any of these contract products.
+    pub contract_product_ids: Option<Vec<ID>>,
+    pub web_support: Option<bool>,
+    pub status: Option<MemberStatusGql>,
+    pub role: Option<RoleGql>,
+}
+
+/// One change on a contract (R25).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct AuditEntry {
+    pub id: ID,
+    /// `user:<id>`, `staff:<key id>` or `system`.
+    pub actor: String,
+    /// What changed, e.g. `member.added`, `access.changed`, `coordinator.assigned`.
+    pub kind: String,
+    /// Before, after, and the ids of the emails the change caused.
+    pub detail: async_graphql::Json<serde_json::Value>,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Contract {

@@ -1,0 +1,520 @@
+//! Members of a contract: naming users, seats, access, Named Callers and Software
+//! Coordinators (R4-R14, R21, R28).
+//!
+//! Every change runs in a transaction that first locks the contract row ([`lock_contract`]),
+//! so the read-check-write sequences of one contract (seat counts, the Named Caller limit) run
+//! one at a time on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises writers. A seat is
+//! taken by a conditional update that cannot pass the seat count, and the table's check
+//! constraint is the last line behind it.
+
+use crate::error::ConstraintExt as _;
+use crate::users::UserRow;
+use crate::{StoreError, StoreResult, Tx, flag, now_ms};
+use roster_domain::{DomainError, Role, SupportLevel, UserErrorCode};
+use sqlx::{Any, Executor};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Takes the contract's row lock for the rest of the transaction.
+pub async fn lock_contract(tx: &mut Tx, contract_id: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE contracts SET id = id WHERE id = $1")
+        .bind(contract_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A member with their user, as lists show them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberRow {
+    pub contract_id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub language: String,
+    pub status: String,
+    pub is_manager: i64,
+    pub designated_caller: i64,
+    pub web_support: i64,
+    pub cloud_services: String,
+    pub created_at: i64,
+}
+
+/// What a member may use (R11).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// Contract products held (a seat each).
+    pub products: BTreeSet<i64>,
+    pub web_support: bool,
+    pub cloud_services: BTreeSet<String>,
+}
+
+/// A member with everything derived: roles, coordination and access.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub row: MemberRow,
+    pub coordinates: BTreeSet<i64>,
+    pub access: Access,
+}
+
+impl Member {
+    pub fn is_manager(&self) -> bool {
+        flag(self.row.is_manager)
+    }
+
+    /// R1, R3, R5, R13: every member is a (Named) User; the CM and SCs are Named Callers by
+    /// default on ADVANCED contracts; others when designated.
+    pub fn roles(&self, support: SupportLevel) -> Vec<Role> {
+        let mut roles = Vec::new();
+        if self.is_manager() {
+            roles.push(Role::ContractManager);
+        }
+        if !self.coordinates.is_empty() {
+            roles.push(Role::SoftwareCoordinator);
+        }
+        roles.push(Role::User);
+        if self.is_named_caller(support) {
+            roles.push(Role::NamedCaller);
+        }
+        roles
+    }
+
+    pub fn is_named_caller(&self, support: SupportLevel) -> bool {
+        support == SupportLevel::Advanced
+            && (self.is_manager() || !self.coordinates.is_empty() || flag(self.row.designated_caller))
+    }
+
+    /// A designated Named Caller, counted toward the limit (R13).
+    pub fn is_designated_caller(&self, support: SupportLevel) -> bool {
+        support == SupportLevel::Advanced
+            && flag(self.row.designated_caller)
+            && !self.is_manager()
+            && self.coordinates.is_empty()
+    }
+}
+
+macro_rules! member_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT m.contract_id, m.user_id, u.email, u.first_name, u.last_name, u.language, \
+             m.status, m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \
+             m.created_at FROM memberships m JOIN users u ON u.id = m.user_id ",
+            $tail
+        )
+    };
+}
+
+fn parse_cloud(s: &str) -> BTreeSet<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn join_cloud(set: &BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(",")
+}
+
+/// Every member of a contract, with roles and access, in three statements.
+pub async fn all(conn: &mut sqlx::AnyConnection, contract_id: i64) -> StoreResult<Vec<Member>> {
+    let rows: Vec<MemberRow> = sqlx::query_as(member_select!(
+        "WHERE m.contract_id = $1 ORDER BY lower(u.last_name), lower(u.first_name), u.id"
+    ))
+    .bind(contract_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    assemble(conn, contract_id, rows).await
+}
+
+/// One member of a contract.
+pub async fn get(
+    conn: &mut sqlx::AnyConnection,
+    contract_id: i64,
+    user_id: i64,
+) -> StoreResult<Option<Member>> {
+    let rows: Vec<MemberRow> =
+        sqlx::query_as(member_select!("WHERE m.contract_id = $1 AND m.user_id = $2"))
+            .bind(contract_id)
+            .bind(user_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(assemble(conn, contract_id, rows).await?.pop())
+}
+
+async fn assemble(
+    conn: &mut sqlx::AnyConnection,
+    contract_id: i64,
+    rows: Vec<MemberRow>,
+) -> StoreResult<Vec<Member>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let access: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT user_id, contract_product_id FROM product_access WHERE contract_id = $1",
+    )
+    .bind(contract_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let coordinators: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT coordinator_user_id, id FROM contract_products \
+         WHERE contract_id = $1 AND coordinator_user_id IS NOT NULL",
+    )
+    .bind(contract_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut products: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for (user, cp) in access {
+        products.entry(user).or_default().insert(cp);
+    }
+    let mut coordinates: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for (user, cp) in coordinators {
+        coordinates.entry(user).or_default().insert(cp);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| Member {
+            coordinates: coordinates.remove(&row.user_id).unwrap_or_default(),
+            access: Access {
+                products: products.remove(&row.user_id).unwrap_or_default(),
+                web_support: flag(row.web_support),
+                cloud_services: parse_cloud(&row.cloud_services),
+            },
+            row,
+        })
+        .collect())
+}
+
+/// Names a user on a contract (R9). Returns `false` when they already were a member.
+pub async fn add(tx: &mut Tx, contract_id: i64, user_id: i64) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO memberships (contract_id, user_id, status, created_at) \
+         VALUES ($1, $2, 'PENDING', $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(contract_id)
+    .bind(user_id)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn seat_limit(product: &str) -> DomainError {
+    DomainError::new(
+        UserErrorCode::SeatLimitReached,
+        format!("every seat of {product} is taken"),
+    )
+}
+
+/// Gives a member a seat of a contract product (R11). Returns `false` when they held one;
+/// refuses with SEAT_LIMIT_REACHED when none is free.
+pub async fn grant_product(
+    tx: &mut Tx,
+    contract_id: i64,
+    contract_product_id: i64,
+    product_name: &str,
+    user_id: i64,
+) -> StoreResult<bool> {
+    let held: Option<(i64,)> = sqlx::query_as(
+        "SELECT user_id FROM product_access WHERE contract_product_id = $1 AND user_id = $2",
+    )
+    .bind(contract_product_id)
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if held.is_some() {
+        return Ok(false);
+    }
+    let taken = sqlx::query(
+        "UPDATE contract_products SET seats_assigned = seats_assigned + 1 \
+         WHERE id = $1 AND contract_id = $2 AND seats_assigned < seats",
+    )
+    .bind(contract_product_id)
+    .bind(contract_id)
+    .execute(&mut **tx)
+    .await
+    .on_constraint("contract_products_seat_limit", || seat_limit(product_name))?;
+    if taken.rows_affected() == 0 {
+        return Err(seat_limit(product_name).into());
+    }
+    sqlx::query(
+        "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(contract_product_id)
+    .bind(user_id)
+    .bind(contract_id)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+/// Takes a seat back (R11). Returns `false` when the member held none.
+pub async fn revoke_product(
+    tx: &mut Tx,
+    contract_product_id: i64,
+    user_id: i64,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "DELETE FROM product_access WHERE contract_product_id = $1 AND user_id = $2",
+    )
+    .bind(contract_product_id)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE contract_products SET seats_assigned = seats_assigned - 1 WHERE id = $1")
+        .bind(contract_product_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
+}
+
+/// Sets Web Support and cloud services; returns whether anything changed.
+pub async fn set_contract_access(
+    tx: &mut Tx,
+    contract_id: i64,
+    user_id: i64,
+    web_support: bool,
+    cloud: &BTreeSet<String>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE memberships SET web_support = $1, cloud_services = $2 \
+         WHERE contract_id = $3 AND user_id = $4",
+    )
+    .bind(i64::from(web_support))
+    .bind(join_cloud(cloud))
+    .bind(contract_id)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Designates or un-designates a Named Caller (R13).
+pub async fn set_designated_caller(
+    tx: &mut Tx,
+    contract_id: i64,
+    user_id: i64,
+    designated: bool,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE memberships SET designated_caller = $1 WHERE contract_id = $2 AND user_id = $3")
+        .bind(i64::from(designated))
+        .bind(contract_id)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Sets (or clears) the Software Coordinator of a contract product (R4).
+pub async fn set_coordinator(
+    tx: &mut Tx,
+    contract_product_id: i64,
+    user_id: Option<i64>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE contract_products SET coordinator_user_id = $1 WHERE id = $2")
+        .bind(user_id)
+        .bind(contract_product_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Removes a member (R28): their seats are freed, their SC assignments fall back to the CM,
+/// and the membership goes. The CM cannot be removed.
+pub async fn remove(tx: &mut Tx, contract_id: i64, user_id: i64) -> StoreResult<()> {
+    let held: Vec<(i64,)> = sqlx::query_as(
+        "SELECT contract_product_id FROM product_access WHERE contract_id = $1 AND user_id = $2",
+    )
+    .bind(contract_id)
+    .bind(user_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (cp,) in held {
+        revoke_product(tx, cp, user_id).await?;
+    }
+    sqlx::query(
+        "UPDATE contract_products SET coordinator_user_id = NULL \
+         WHERE contract_id = $1 AND coordinator_user_id = $2",
+    )
+    .bind(contract_id)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    let done = sqlx::query(
+        "DELETE FROM memberships WHERE contract_id = $1 AND user_id = $2 AND is_manager = 0",
+    )
+    .bind(contract_id)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Domain(DomainError::new(
+            UserErrorCode::ContractManagerRequired,
+            "the Contract Manager cannot be removed from the contract",
+        )));
+    }
+    Ok(())
+}
+
+/// The filters of `Contract.members` (R27).
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    /// Members holding any of these contract products.
+    pub contract_products: Option<BTreeSet<i64>>,
+    pub web_support: Option<bool>,
+    pub status: Option<String>,
+    pub role: Option<Role>,
+    /// Matches name or email, case-insensitively.
+    pub search: Option<String>,
+}
+
+/// One page of members matching `filter`, sorted by name, and the total that match.
+///
+/// Filtering happens in one statement; access and coordination come from [`assemble`]'s two,
+/// so a page costs the same number of statements whatever its size.
+pub async fn page(
+    conn: &mut sqlx::AnyConnection,
+    contract_id: i64,
+    support: SupportLevel,
+    filter: &MemberFilter,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<(Vec<Member>, i64)> {
+    let products = filter.contract_products.as_ref().map(|set| {
+        format!(
+            ",{},",
+            set.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        )
+    });
+    let search = filter.search.as_ref().map(|s| {
+        let escaped = s
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let advanced = i64::from(support == SupportLevel::Advanced);
+    let role = filter.role.map(|r| r.as_str());
+    let params = (filter.status.clone(), filter.web_support.map(i64::from), search, products, role, advanced);
+    let rows = filtered(conn, contract_id, &params, limit, offset).await?;
+    let total = match rows.first() {
+        Some(r) => r.total,
+        // An empty page past the end still needs the total.
+        None if offset > 0 => filtered(conn, contract_id, &params, 1, 0)
+            .await?
+            .first()
+            .map_or(0, |r| r.total),
+        None => 0,
+    };
+    let rows = rows.into_iter().map(|r| r.member).collect();
+    Ok((assemble(conn, contract_id, rows).await?, total))
+}
+
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    #[sqlx(flatten)]
+    member: MemberRow,
+    total: i64,
+}
+
+type FilterParams = (
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<&'static str>,
+    i64,
+);
+
+async fn filtered(
+    conn: &mut sqlx::AnyConnection,
+    contract_id: i64,
+    params: &FilterParams,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<Vec<PageRow>> {
+    Ok(sqlx::query_as(
+        "SELECT m.contract_id, m.user_id, u.email, u.first_name, u.last_name, u.language, \
+         m.status, m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \
+         m.created_at, COUNT(*) OVER () AS total \
+         FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.contract_id = $1 \
+         AND ($2 IS NULL OR m.status = $2) \
+         AND ($3 IS NULL OR m.web_support = $3) \
+         AND ($4 IS NULL OR lower(u.first_name || ' ' || u.last_name) LIKE $4 ESCAPE '\\' \
+              OR lower(u.email) LIKE $4 ESCAPE '\\') \
+         AND ($5 IS NULL OR EXISTS (SELECT 1 FROM product_access pa \
+              WHERE pa.contract_id = m.contract_id AND pa.user_id = m.user_id \
+              AND $5 LIKE '%,' || CAST(pa.contract_product_id AS TEXT) || ',%')) \
+         AND ($6 IS NULL OR $6 = 'USER' \
+              OR ($6 = 'CONTRACT_MANAGER' AND m.is_manager = 1) \
+              OR ($6 = 'SOFTWARE_COORDINATOR' AND EXISTS (SELECT 1 FROM contract_products cp \
+                  WHERE cp.contract_id = m.contract_id AND cp.coordinator_user_id = m.user_id)) \
+              OR ($6 = 'NAMED_CALLER' AND $7 = 1 AND (m.is_manager = 1 OR m.designated_caller = 1 \
+                  OR EXISTS (SELECT 1 FROM contract_products cp \
+                  WHERE cp.contract_id = m.contract_id AND cp.coordinator_user_id = m.user_id)))) \
+         ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT $8 OFFSET $9",
+    )
+    .bind(contract_id)
+    .bind(params.0.clone())
+    .bind(params.1)
+    .bind(params.2.clone())
+    .bind(params.3.clone())
+    .bind(params.4)
+    .bind(params.5)
+    .bind(limit.max(0))
+    .bind(offset.max(0))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// What a member now has, as a Permissions Changed email lists it (R12): products, Web
+/// Support, cloud services, Named Caller status and the products they coordinate.
+pub fn benefits(
+    member: &Member,
+    support: SupportLevel,
+    product_names: &BTreeMap<i64, String>,
+) -> Vec<String> {
+    let name = |id: &i64| product_names.get(id).cloned().unwrap_or_default();
+    let mut out: Vec<String> = member.access.products.iter().map(name).collect();
+    if member.access.web_support {
+        out.push("Web Support".to_string());
+    }
+    out.extend(
+        member
+            .access
+            .cloud_services
+            .iter()
+            .map(|s| format!("Cloud services: {s}")),
+    );
+    if member.is_named_caller(support) {
+        out.push("Named Caller (phone support)".to_string());
+    }
+    out.extend(
+        member
+            .coordinates
+            .iter()
+            .map(|id| format!("Software Coordinator of {}", name(id))),
+    );
+    out
+}
+
+/// Users by id (for naming members in results).
+pub async fn users_by_ids<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    contract_id: i64,
+) -> StoreResult<Vec<UserRow>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.language, u.password_hash, \
+         u.subscriber_terms_at, u.coordinator_terms_at, u.first_sign_in_at, u.reseller_id, \
+         u.created_at FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.contract_id = $1",
+    )
+    .bind(contract_id)
+    .fetch_all(db)
+    .await?)
+}
