@@ -284,12 +284,16 @@ mod tests {
     #[test]
     fn r13_named_callers_only_on_advanced_and_within_the_limit() {
         assert_eq!(
-            check_named_callers(SupportLevel::Basic, 0, 1, 100).unwrap_err().code,
+            check_named_callers(SupportLevel::Basic, 0, 1, 100)
+                .unwrap_err()
+                .code,
             UserErrorCode::BasicSupportContract
         );
         assert!(check_named_callers(SupportLevel::Advanced, 1, 1, 10).is_ok());
         assert_eq!(
-            check_named_callers(SupportLevel::Advanced, 2, 1, 10).unwrap_err().code,
+            check_named_callers(SupportLevel::Advanced, 2, 1, 10)
+                .unwrap_err()
+                .code,
             UserErrorCode::NamedCallerLimitReached
         );
         assert!(check_named_callers(SupportLevel::Advanced, 2, 1, 30).is_ok());

@@ -81,7 +81,9 @@ impl Member {
 
     pub fn is_named_caller(&self, support: SupportLevel) -> bool {
         support == SupportLevel::Advanced
-            && (self.is_manager() || !self.coordinates.is_empty() || flag(self.row.designated_caller))
+            && (self.is_manager()
+                || !self.coordinates.is_empty()
+                || flag(self.row.designated_caller))
     }
 
     /// A designated Named Caller, counted toward the limit (R13).
@@ -132,12 +134,13 @@ pub async fn get(
     contract_id: i64,
     user_id: i64,
 ) -> StoreResult<Option<Member>> {
-    let rows: Vec<MemberRow> =
-        sqlx::query_as(member_select!("WHERE m.contract_id = $1 AND m.user_id = $2"))
-            .bind(contract_id)
-            .bind(user_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows: Vec<MemberRow> = sqlx::query_as(member_select!(
+        "WHERE m.contract_id = $1 AND m.user_id = $2"
+    ))
+    .bind(contract_id)
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(assemble(conn, contract_id, rows).await?.pop())
 }
 
@@ -255,13 +258,12 @@ pub async fn revoke_product(
     contract_product_id: i64,
     user_id: i64,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "DELETE FROM product_access WHERE contract_product_id = $1 AND user_id = $2",
-    )
-    .bind(contract_product_id)
-    .bind(user_id)
-    .execute(&mut **tx)
-    .await?;
+    let done =
+        sqlx::query("DELETE FROM product_access WHERE contract_product_id = $1 AND user_id = $2")
+            .bind(contract_product_id)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }
@@ -300,12 +302,14 @@ pub async fn set_designated_caller(
     user_id: i64,
     designated: bool,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE memberships SET designated_caller = $1 WHERE contract_id = $2 AND user_id = $3")
-        .bind(i64::from(designated))
-        .bind(contract_id)
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE memberships SET designated_caller = $1 WHERE contract_id = $2 AND user_id = $3",
+    )
+    .bind(i64::from(designated))
+    .bind(contract_id)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -400,7 +404,14 @@ pub async fn page(
     });
     let advanced = i64::from(support == SupportLevel::Advanced);
     let role = filter.role.map(|r| r.as_str());
-    let params = (filter.status.clone(), filter.web_support.map(i64::from), search, products, role, advanced);
+    let params = (
+        filter.status.clone(),
+        filter.web_support.map(i64::from),
+        search,
+        products,
+        role,
+        advanced,
+    );
     let rows = filtered(conn, contract_id, &params, limit, offset).await?;
     let total = match rows.first() {
         Some(r) => r.total,

@@ -183,7 +183,12 @@ impl Scope {
         .await?)
     }
 
-    async fn audit(&mut self, actor: &Actor, kind: &str, detail: serde_json::Value) -> ChangeResult<()> {
+    async fn audit(
+        &mut self,
+        actor: &Actor,
+        kind: &str,
+        detail: serde_json::Value,
+    ) -> ChangeResult<()> {
         audit::record(&mut self.tx, Some(self.contract.id), actor, kind, &detail).await?;
         Ok(())
     }
@@ -232,7 +237,8 @@ async fn apply_access(
     cloud.retain(|s| !revoke.cloud_services.contains(s));
     cloud.extend(grant.cloud_services.iter().cloned());
     if web != before.access.web_support || cloud != before.access.cloud_services {
-        members::set_contract_access(&mut scope.tx, scope.contract.id, user_id, web, &cloud).await?;
+        members::set_contract_access(&mut scope.tx, scope.contract.id, user_id, web, &cloud)
+            .await?;
     }
     let after = scope.member(user_id).await?;
     Ok(after.map(|a| a.access) != Some(before.access))
@@ -263,26 +269,35 @@ pub async fn add_users(
     for (i, p) in people.iter().enumerate() {
         if !seen.insert(p.email.clone()) {
             problems.push(
-                DomainError::new(UserErrorCode::DuplicateEntry, format!("{} is named twice in this request", p.email))
-                    .at(["email"])
-                    .under(entry(i)),
+                DomainError::new(
+                    UserErrorCode::DuplicateEntry,
+                    format!("{} is named twice in this request", p.email),
+                )
+                .at(["email"])
+                .under(entry(i)),
             );
         } else if existing.contains(p.email.as_str()) {
             problems.push(
-                DomainError::new(UserErrorCode::AlreadyMember, format!("{} is already on this contract", p.email))
-                    .at(["email"])
-                    .under(entry(i)),
+                DomainError::new(
+                    UserErrorCode::AlreadyMember,
+                    format!("{} is already on this contract", p.email),
+                )
+                .at(["email"])
+                .under(entry(i)),
             );
         }
     }
     for cp in &access.contract_products {
         let p = &scope.products[cp];
         let free = (p.seats - p.seats_assigned).max(0) as usize;
-        for i in free..people.len() {
+        for (i, person) in people.iter().enumerate().skip(free) {
             problems.push(
                 DomainError::new(
                     UserErrorCode::SeatLimitReached,
-                    format!("no seat of {} is left for {} ({} free)", p.product_name, people[i].email, free),
+                    format!(
+                        "no seat of {} is left for {} ({} free)",
+                        p.product_name, person.email, free
+                    ),
                 )
                 .under(entry(i)),
             );
@@ -325,10 +340,21 @@ pub async fn add_users(
 }
 
 /// R28: removes a member; the CM cannot be removed.
-pub async fn remove_user(store: &Store, actor: &Actor, contract_id: i64, user_id: i64) -> ChangeResult<()> {
+pub async fn remove_user(
+    store: &Store,
+    actor: &Actor,
+    contract_id: i64,
+    user_id: i64,
+) -> ChangeResult<()> {
     let mut scope = Scope::open(store, contract_id).await?;
     let Some(before) = scope.member(user_id).await? else {
-        return refuse(DomainError::new(UserErrorCode::NotAMember, "that user is not on this contract").at(["input", "userId"]));
+        return refuse(
+            DomainError::new(
+                UserErrorCode::NotAMember,
+                "that user is not on this contract",
+            )
+            .at(["input", "userId"]),
+        );
     };
     if before.is_manager() {
         return refuse(
@@ -370,13 +396,23 @@ pub async fn set_user_access(
     for (i, uid) in user_ids.iter().enumerate() {
         let at = ["input".to_string(), "userIds".to_string(), i.to_string()];
         let Some(before) = scope.member(*uid).await? else {
-            return refuse(DomainError::new(UserErrorCode::NotAMember, "that user is not on this contract").under(at));
+            return refuse(
+                DomainError::new(
+                    UserErrorCode::NotAMember,
+                    "that user is not on this contract",
+                )
+                .under(at),
+            );
         };
         let described = scope.describe(Some(&before));
-        let did = apply_access(&mut scope, *uid, grant, revoke).await.map_err(|o| match o {
-            Outcome::Refused(errs) => Outcome::Refused(errs.into_iter().map(|e| e.under(at.clone())).collect()),
-            other => other,
-        })?;
+        let did = apply_access(&mut scope, *uid, grant, revoke)
+            .await
+            .map_err(|o| match o {
+                Outcome::Refused(errs) => {
+                    Outcome::Refused(errs.into_iter().map(|e| e.under(at.clone())).collect())
+                }
+                other => other,
+            })?;
         if did {
             let email = scope.owe_permissions_changed(*uid).await?;
             let after = scope.member(*uid).await?;
@@ -410,7 +446,10 @@ pub async fn assign_coordinator(
     let newly_named = members::add(&mut scope.tx, contract_id, user.id).await?;
     let mut replaced = BTreeSet::new();
     for cp in products {
-        if let Some(prev) = scope.products[cp].coordinator_user_id.filter(|p| *p != user.id) {
+        if let Some(prev) = scope.products[cp]
+            .coordinator_user_id
+            .filter(|p| *p != user.id)
+        {
             replaced.insert(prev);
         }
         members::set_coordinator(&mut scope.tx, *cp, Some(user.id)).await?;
@@ -492,8 +531,18 @@ pub async fn set_named_callers(
     for (i, uid) in user_ids.iter().enumerate() {
         let at = ["input".to_string(), "userIds".to_string(), i.to_string()];
         let Some(m) = by_id.get(uid) else {
-            let code = if designate { UserErrorCode::NotANamedUser } else { UserErrorCode::NotAMember };
-            return refuse(DomainError::new(code, "a Named Caller must be a Named User of the contract first").under(at));
+            let code = if designate {
+                UserErrorCode::NotANamedUser
+            } else {
+                UserErrorCode::NotAMember
+            };
+            return refuse(
+                DomainError::new(
+                    code,
+                    "a Named Caller must be a Named User of the contract first",
+                )
+                .under(at),
+            );
         };
         let change = if designate {
             !m.is_named_caller(support)
@@ -505,7 +554,10 @@ pub async fn set_named_callers(
         }
     }
     if designate {
-        let designated_now = all.iter().filter(|m| m.is_designated_caller(support)).count() as i64;
+        let designated_now = all
+            .iter()
+            .filter(|m| m.is_designated_caller(support))
+            .count() as i64;
         let seats = scope.products.values().map(|p| p.seats).sum();
         rules::check_named_callers(support, designated_now, to_change.len() as i64, seats)
             .map_err(|e| Outcome::Refused(vec![e.at(["input", "userIds"])]))?;
@@ -517,7 +569,17 @@ pub async fn set_named_callers(
             "user": uid, "namedCaller": { "before": !designate, "after": designate },
             "emails": email.into_iter().collect::<Vec<_>>(),
         });
-        scope.audit(actor, if designate { "named_caller.added" } else { "named_caller.removed" }, detail).await?;
+        scope
+            .audit(
+                actor,
+                if designate {
+                    "named_caller.added"
+                } else {
+                    "named_caller.removed"
+                },
+                detail,
+            )
+            .await?;
     }
     scope.commit().await?;
     Ok(to_change)

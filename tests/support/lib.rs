@@ -398,3 +398,133 @@ pub fn order_input(
 
 /// The processOrder mutation with the fields tests read.
 pub const PROCESS_ORDER: &str = "mutation($input: ProcessOrderInput!) { processOrder(input: $input) { contract { id number status products { id productCode seats seatsAssigned } } userErrors { code field message } } }";
+
+/// A contract a test made.
+#[derive(Debug, Clone)]
+pub struct ContractRef {
+    pub id: String,
+    pub number: String,
+    /// Contract product global IDs by product code.
+    pub products: std::collections::BTreeMap<String, String>,
+}
+
+impl ContractRef {
+    pub fn product(&self, code: &str) -> String {
+        self.products
+            .get(code)
+            .unwrap_or_else(|| panic!("no product {code}"))
+            .clone()
+    }
+}
+
+impl TestApp {
+    /// Places an order for `products` (code, seats) and waits until the contract is ACTIVE.
+    pub async fn contract(
+        &self,
+        order_number: &str,
+        cm_email: &str,
+        support: &str,
+        renewal: &str,
+        products: &[(&str, i64)],
+    ) -> ContractRef {
+        let lines: Vec<Value> = products
+            .iter()
+            .map(|(code, seats)| json!({ "productCode": code, "productName": format!("{code} product"), "seats": seats }))
+            .collect();
+        let data = self
+            .staff(
+                PROCESS_ORDER,
+                json!({ "input": order_input(order_number, cm_email, support, renewal, json!(lines)) }),
+            )
+            .await;
+        let c = &data["processOrder"]["contract"];
+        assert!(c.is_object(), "order failed: {data}");
+        self.drain().await;
+        ContractRef {
+            id: c["id"].as_str().unwrap().to_string(),
+            number: c["number"].as_str().unwrap().to_string(),
+            products: c["products"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["productCode"].as_str().unwrap().to_string(),
+                        p["id"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The global ID of the User ID with `email`.
+    pub async fn user_id(&self, email: &str) -> String {
+        let (id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE lower(email) = lower($1)")
+            .bind(email)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap_or_else(|_| panic!("no user {email}"));
+        roster_api::graphql::ids::encode(roster_api::graphql::ids::Kind::User, id).0
+    }
+
+    /// Runs `addUsers` and returns its payload.
+    pub async fn add_users(
+        &self,
+        token: &str,
+        contract: &ContractRef,
+        emails: &[&str],
+        access: Value,
+    ) -> Value {
+        let users: Vec<Value> = emails
+            .iter()
+            .map(|e| json!({ "email": e, "firstName": "First", "lastName": e.split('@').next().unwrap() }))
+            .collect();
+        let resp = self
+            .gql(
+                Some(token),
+                ADD_USERS,
+                json!({ "input": { "contractId": contract.id, "users": users, "access": access } }),
+            )
+            .await;
+        assert!(resp.get("errors").is_none(), "addUsers failed: {resp}");
+        resp["data"]["addUsers"].clone()
+    }
+
+    /// Counts that a refused request must leave as they were.
+    pub async fn snapshot(&self) -> Vec<i64> {
+        let mut out = Vec::new();
+        for t in [
+            "contracts",
+            "users",
+            "memberships",
+            "product_access",
+            "emails",
+            "outbox",
+            "audit_log",
+        ] {
+            out.push(self.count(t).await);
+        }
+        let (coords,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM contract_products WHERE coordinator_user_id IS NOT NULL",
+        )
+        .fetch_one(self.store.pool())
+        .await
+        .unwrap();
+        let (flags,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM memberships WHERE designated_caller = 1) \
+             + (SELECT COUNT(*) FROM memberships WHERE web_support = 1)",
+        )
+        .fetch_one(self.store.pool())
+        .await
+        .unwrap();
+        out.extend([coords, flags]);
+        out
+    }
+}
+
+/// addUsers with the fields tests read.
+pub const ADD_USERS: &str = "mutation($input: AddUsersInput!) { addUsers(input: $input) { dryRun members { user { id email } roles status access { contractProducts { id productCode } webSupport cloudServices } } userErrors { code field message } } }";
+/// setUserAccess with the fields tests read.
+pub const SET_ACCESS: &str = "mutation($input: SetUserAccessInput!) { setUserAccess(input: $input) { members { user { email } access { contractProducts { productCode } webSupport cloudServices } } userErrors { code field message } } }";
+/// The member list an admin reads.
+pub const MEMBERS: &str = "query($n: String!, $filter: MemberFilter, $search: String, $first: Int, $after: String) { contract(number: $n) { members(filter: $filter, search: $search, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { user { email firstName lastName } roles status access { contractProducts { productCode } webSupport cloudServices } } } } } }";

@@ -81,18 +81,37 @@ async fn r19_order_flow_end_to_end(backend: Backend) {
 
 async fn r3_contract_manager_is_named_caller_on_advanced_only(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    order(&app, "SO-ADV", "adv@example.com", "ADVANCED").await;
-    order(&app, "SO-BAS", "bas@example.com", "BASIC").await;
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT c.order_number, m.is_manager, m.is_named_caller FROM memberships m \
-         JOIN contracts c ON c.id = m.contract_id ORDER BY c.order_number",
+    let adv = order(&app, "SO-ADV", "adv@example.com", "ADVANCED").await;
+    let bas = order(&app, "SO-BAS", "bas@example.com", "BASIC").await;
+    app.drain().await;
+    let roles = |token: String, number: Value| {
+        let app = &app;
+        async move {
+            let data = app
+                .data(Some(&token), "query($n: String!) { contract(number: $n) { members { edges { node { roles access { contractProducts { productCode } } } } } } }", json!({ "n": number }))
+                .await;
+            data["contract"]["members"]["edges"][0]["node"].clone()
+        }
+    };
+    let a = roles(
+        app.activate("adv@example.com", PASSWORD).await,
+        adv["number"].clone(),
     )
-    .fetch_all(app.store.pool())
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
-        rows,
-        vec![("SO-ADV".to_string(), 1, 1), ("SO-BAS".to_string(), 1, 0)]
+        a["roles"],
+        json!(["CONTRACT_MANAGER", "USER", "NAMED_CALLER"])
+    );
+    let b = roles(
+        app.activate("bas@example.com", PASSWORD).await,
+        bas["number"].clone(),
+    )
+    .await;
+    assert_eq!(b["roles"], json!(["CONTRACT_MANAGER", "USER"]));
+    // R3: a Named User of every product, holding one seat each.
+    assert_eq!(
+        b["access"]["contractProducts"],
+        json!([{ "productCode": "ACAD" }, { "productCode": "REVIT" }])
     );
     let (seats,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM product_access")
         .fetch_one(app.store.pool())

@@ -128,10 +128,10 @@ fn refused(e: DomainError) -> Vec<UserError> {
 }
 
 #[derive(Default)]
-pub struct Mutation;
+pub struct CoreMutation;
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
     /// Processes an order (staff): creates the contract in PROCESSING with the purchaser as
     /// Contract Manager, sends Order Processed, and provisions it after the configured delay
     /// (R2, R3, R19).

@@ -319,7 +319,10 @@ fn access_spec(
         let name = roster_domain::parse_code("cloudServices", s).map_err(|e| {
             let mut path: Vec<String> = field.iter().map(|s| s.to_string()).collect();
             path.extend(["cloudServices".to_string(), i.to_string()]);
-            DomainError { field: Some(path), ..e }
+            DomainError {
+                field: Some(path),
+                ..e
+            }
         })?;
         cloud.insert(name);
     }
@@ -352,8 +355,11 @@ fn user_ids(ids_in: &[ID]) -> Result<Vec<i64>, DomainError> {
         .enumerate()
         .map(|(i, id)| {
             ids::decode(Kind::User, id).ok_or_else(|| {
-                DomainError::new(UserErrorCode::NotAMember, "that user is not on this contract")
-                    .at(["input".to_string(), "userIds".to_string(), i.to_string()])
+                DomainError::new(
+                    UserErrorCode::NotAMember,
+                    "that user is not on this contract",
+                )
+                .at(["input".to_string(), "userIds".to_string(), i.to_string()])
             })
         })
         .collect()
@@ -378,9 +384,17 @@ async fn reload(ctx: &Context<'_>, contract: &Contract) -> Result<Option<Contrac
     }
 }
 
-async fn load_members(ctx: &Context<'_>, contract: &Contract, ids_in: &[i64]) -> Result<Vec<Member>> {
+async fn load_members(
+    ctx: &Context<'_>,
+    contract: &Contract,
+    ids_in: &[i64],
+) -> Result<Vec<Member>> {
     let store = &ctx.data_unchecked::<Ctx>().store;
-    let mut conn = store.pool().acquire().await.map_err(|e| errors::internal(&e))?;
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| errors::internal(&e))?;
     let mut out = Vec::new();
     for id in ids_in {
         if let Some(m) = members::get(&mut conn, contract.row.id, *id)
@@ -434,7 +448,16 @@ impl RolesMutation {
         if !problems.is_empty() {
             return Ok(refused(problems));
         }
-        match roles::add_users(&c.store, &c.actor(), contract.row.id, &people, &access, dry_run).await {
+        match roles::add_users(
+            &c.store,
+            &c.actor(),
+            contract.row.id,
+            &people,
+            &access,
+            dry_run,
+        )
+        .await
+        {
             Ok(added) => {
                 if !dry_run {
                     c.wake.notify_one();
@@ -458,15 +481,34 @@ impl RolesMutation {
 
     /// Removes a member (R28): seats, Named Caller status and SC assignments go with them.
     /// The Contract Manager cannot be removed.
-    async fn remove_user(&self, ctx: &Context<'_>, input: RemoveUserInput) -> Result<ContractPayload> {
+    async fn remove_user(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveUserInput,
+    ) -> Result<ContractPayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let refused = |errs| ContractPayload { contract: None, user_errors: errs };
+        let refused = |errs| ContractPayload {
+            contract: None,
+            user_errors: errs,
+        };
         let Some(user_id) = ids::decode(Kind::User, &input.user_id) else {
-            return Ok(refused(vec![DomainError::new(UserErrorCode::NotAMember, "that user is not on this contract").at(["input", "userId"]).into()]));
+            return Ok(refused(vec![
+                DomainError::new(
+                    UserErrorCode::NotAMember,
+                    "that user is not on this contract",
+                )
+                .at(["input", "userId"])
+                .into(),
+            ]));
         };
         // An SC may remove only people whose products they all coordinate (R7).
         let held = {
-            let mut conn = c.store.pool().acquire().await.map_err(|e| errors::internal(&e))?;
+            let mut conn = c
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(|e| errors::internal(&e))?;
             match ids::decode(Kind::Contract, &input.contract_id) {
                 Some(cid) => members::get(&mut conn, cid, user_id)
                     .await
@@ -480,7 +522,9 @@ impl RolesMutation {
             Ok(if held.is_empty() {
                 Action::ManageContractSettings
             } else {
-                Action::ManageProductUsers { contract_products: held.clone() }
+                Action::ManageProductUsers {
+                    contract_products: held.clone(),
+                }
             })
         })
         .await?;
@@ -491,7 +535,10 @@ impl RolesMutation {
         match roles::remove_user(&c.store, &c.actor(), contract.row.id, user_id).await {
             Ok(()) => {
                 c.wake.notify_one();
-                Ok(ContractPayload { contract: reload(ctx, &contract).await?, user_errors: vec![] })
+                Ok(ContractPayload {
+                    contract: reload(ctx, &contract).await?,
+                    user_errors: vec![],
+                })
             }
             Err(o) => Ok(refused(outcome_errors(o)?)),
         }
@@ -499,9 +546,17 @@ impl RolesMutation {
 
     /// Grants and revokes access for members, all or nothing (R11); each member whose access
     /// changed gets one Permissions Changed email (R12).
-    async fn set_user_access(&self, ctx: &Context<'_>, input: SetUserAccessInput) -> Result<MembersPayload> {
+    async fn set_user_access(
+        &self,
+        ctx: &Context<'_>,
+        input: SetUserAccessInput,
+    ) -> Result<MembersPayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let refused = |errs| MembersPayload { contract: None, members: vec![], user_errors: errs };
+        let refused = |errs| MembersPayload {
+            contract: None,
+            members: vec![],
+            user_errors: errs,
+        };
         let (mut grant, mut revoke) = (AccessSpec::default(), AccessSpec::default());
         let gate = gate(ctx, &input.contract_id, |products| {
             grant = access_spec(products, input.grant.as_ref(), &["input", "grant"])?;
@@ -517,7 +572,16 @@ impl RolesMutation {
             Ok(u) => u,
             Err(e) => return Ok(refused(vec![e.into()])),
         };
-        match roles::set_user_access(&c.store, &c.actor(), contract.row.id, &users, &grant, &revoke).await {
+        match roles::set_user_access(
+            &c.store,
+            &c.actor(),
+            contract.row.id,
+            &users,
+            &grant,
+            &revoke,
+        )
+        .await
+        {
             Ok(_) => {
                 c.wake.notify_one();
                 Ok(MembersPayload {
@@ -537,10 +601,18 @@ impl RolesMutation {
         input: AssignSoftwareCoordinatorInput,
     ) -> Result<AssignSoftwareCoordinatorPayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let refused = |errs| AssignSoftwareCoordinatorPayload { contract: None, coordinator: None, user_errors: errs };
+        let refused = |errs| AssignSoftwareCoordinatorPayload {
+            contract: None,
+            coordinator: None,
+            user_errors: errs,
+        };
         let mut products = BTreeSet::new();
         let gate = gate(ctx, &input.contract_id, |all| {
-            products = product_ids(all, &input.contract_product_ids, &["input", "contractProductIds"])?;
+            products = product_ids(
+                all,
+                &input.contract_product_ids,
+                &["input", "contractProductIds"],
+            )?;
             Ok(Action::AssignCoordinator)
         })
         .await?;
@@ -549,13 +621,22 @@ impl RolesMutation {
             Gate::Refused(e) => return Ok(refused(e)),
         };
         if products.is_empty() {
-            return Ok(refused(vec![DomainError::new(UserErrorCode::InvalidInput, "name at least one contract product").at(["input", "contractProductIds"]).into()]));
+            return Ok(refused(vec![
+                DomainError::new(
+                    UserErrorCode::InvalidInput,
+                    "name at least one contract product",
+                )
+                .at(["input", "contractProductIds"])
+                .into(),
+            ]));
         }
         let person = match input.coordinator.parse(&["input", "coordinator"]) {
             Ok(p) => p,
             Err(e) => return Ok(refused(vec![e.into()])),
         };
-        match roles::assign_coordinator(&c.store, &c.actor(), contract.row.id, &products, &person).await {
+        match roles::assign_coordinator(&c.store, &c.actor(), contract.row.id, &products, &person)
+            .await
+        {
             Ok(user) => {
                 c.wake.notify_one();
                 Ok(AssignSoftwareCoordinatorPayload {
@@ -575,10 +656,17 @@ impl RolesMutation {
         input: RemoveSoftwareCoordinatorInput,
     ) -> Result<ContractPayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let refused = |errs| ContractPayload { contract: None, user_errors: errs };
+        let refused = |errs| ContractPayload {
+            contract: None,
+            user_errors: errs,
+        };
         let mut products = BTreeSet::new();
         let gate = gate(ctx, &input.contract_id, |all| {
-            products = product_ids(all, &input.contract_product_ids, &["input", "contractProductIds"])?;
+            products = product_ids(
+                all,
+                &input.contract_product_ids,
+                &["input", "contractProductIds"],
+            )?;
             Ok(Action::AssignCoordinator)
         })
         .await?;
@@ -589,27 +677,49 @@ impl RolesMutation {
         match roles::remove_coordinator(&c.store, &c.actor(), contract.row.id, &products).await {
             Ok(()) => {
                 c.wake.notify_one();
-                Ok(ContractPayload { contract: reload(ctx, &contract).await?, user_errors: vec![] })
+                Ok(ContractPayload {
+                    contract: reload(ctx, &contract).await?,
+                    user_errors: vec![],
+                })
             }
             Err(o) => Ok(refused(outcome_errors(o)?)),
         }
     }
 
     /// Designates Named Callers (R13, R14): ADVANCED only, members only, within the limit.
-    async fn add_named_callers(&self, ctx: &Context<'_>, input: NamedCallersInput) -> Result<MembersPayload> {
+    async fn add_named_callers(
+        &self,
+        ctx: &Context<'_>,
+        input: NamedCallersInput,
+    ) -> Result<MembersPayload> {
         named_callers(ctx, input, true).await
     }
 
     /// Ends designations of Named Callers (R14). The CM and SCs stay Named Callers by role.
-    async fn remove_named_callers(&self, ctx: &Context<'_>, input: NamedCallersInput) -> Result<MembersPayload> {
+    async fn remove_named_callers(
+        &self,
+        ctx: &Context<'_>,
+        input: NamedCallersInput,
+    ) -> Result<MembersPayload> {
         named_callers(ctx, input, false).await
     }
 }
 
-async fn named_callers(ctx: &Context<'_>, input: NamedCallersInput, designate: bool) -> Result<MembersPayload> {
+async fn named_callers(
+    ctx: &Context<'_>,
+    input: NamedCallersInput,
+    designate: bool,
+) -> Result<MembersPayload> {
     let c = ctx.data_unchecked::<Ctx>();
-    let refused = |errs| MembersPayload { contract: None, members: vec![], user_errors: errs };
-    let gate = gate(ctx, &input.contract_id, |_| Ok(Action::ManageContractSettings)).await?;
+    let refused = |errs| MembersPayload {
+        contract: None,
+        members: vec![],
+        user_errors: errs,
+    };
+    let gate = gate(ctx, &input.contract_id, |_| {
+        Ok(Action::ManageContractSettings)
+    })
+    .await?;
     let contract = match gate {
         Gate::Open(c) => c,
         Gate::Refused(e) => return Ok(refused(e)),
@@ -633,4 +743,4 @@ async fn named_callers(ctx: &Context<'_>, input: NamedCallersInput, designate: b
 
 /// Every mutation, merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(super::mutation::Mutation, RolesMutation);
+pub struct Mutation(super::mutation::CoreMutation, RolesMutation);

@@ -363,7 +363,9 @@ impl Contract {
         });
         let search = match search.as_deref().map(str::trim) {
             Some(s) if s.chars().count() > 100 => {
-                return Err(async_graphql::Error::new("search is at most 100 characters"));
+                return Err(async_graphql::Error::new(
+                    "search is at most 100 characters",
+                ));
             }
             Some(s) if !s.is_empty() => Some(s.to_string()),
             _ => None,
@@ -378,7 +380,11 @@ impl Contract {
             search,
         };
         let store = &ctx.data_unchecked::<Ctx>().store;
-        let mut conn = store.pool().acquire().await.map_err(|e| errors::internal(&e))?;
+        let mut conn = store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| errors::internal(&e))?;
         let (rows, total) = roster_store::members::page(
             &mut conn,
             self.row.id,
