@@ -119,6 +119,7 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
             store: store.clone(),
             provisioning_delay: config.provisioning_delay,
             wake: wake.clone(),
+            events: crate::graphql::events::EventBus::new(),
         },
     };
     let listener = tokio::net::TcpListener::bind(config.listen)

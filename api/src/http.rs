@@ -2,10 +2,11 @@
 
 use crate::graphql::context::{Ctx, Shared};
 use crate::graphql::{RosterSchema, errors};
-use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
 use axum::extract::State;
+use axum::extract::WebSocketUpgrade;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -27,6 +28,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -34,7 +36,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn graphiql() -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
@@ -68,17 +75,61 @@ async fn graphql(
         .into()
 }
 
+/// GraphQL subscriptions (graphql-transport-ws). The token travels in the connection_init
+/// payload as `{"Authorization": "Bearer <token>"}` (or `{"token": "<token>"}`).
+async fn graphql_ws(
+    State(state): State<Arc<AppState>>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> axum::response::Response {
+    let schema = state.schema.clone();
+    let shared = state.shared.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let bearer = payload
+                        .get("Authorization")
+                        .or_else(|| payload.get("authorization"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                        .or_else(|| {
+                            payload
+                                .get("token")
+                                .and_then(|v| v.as_str())
+                                .map(|t| format!("Bearer {t}"))
+                        });
+                    let ctx = authenticate_bearer(&shared, bearer.as_deref()).await?;
+                    let mut data = async_graphql::Data::default();
+                    data.insert(ctx);
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
 /// Resolves the bearer token to an actor; a token that is not valid is refused outright
 /// rather than treated as anonymous, so a client learns its session ended.
 async fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Ctx, async_graphql::Error> {
-    let mut ctx = Ctx::anonymous(shared);
     let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Ctx::anonymous(shared));
+    };
+    let value = value.to_str().map_err(|_| errors::unauthenticated())?;
+    authenticate_bearer(shared, Some(value)).await
+}
+
+/// Resolves `Bearer <token>` (or nothing: anonymous) to the request's context.
+pub async fn authenticate_bearer(
+    shared: &Shared,
+    bearer: Option<&str>,
+) -> Result<Ctx, async_graphql::Error> {
+    let mut ctx = Ctx::anonymous(shared);
+    let Some(value) = bearer else {
         return Ok(ctx);
     };
     let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .strip_prefix("Bearer ")
         .map(str::trim)
         .filter(|t| !t.is_empty() && t.len() <= 128)
         .ok_or_else(errors::unauthenticated)?;

@@ -80,32 +80,41 @@ pub async fn by_number<'c, E: Executor<'c, Database = Any>>(
         .await?)
 }
 
-/// Contracts a user is a member of, by id, after the cursor `after_id`.
-pub async fn for_member<'c, E: Executor<'c, Database = Any>>(
+/// Contracts a user can see, by id, after the cursor `after_id`: those they are a member of,
+/// and those whose cases their reseller may read (R18).
+pub async fn for_user<'c, E: Executor<'c, Database = Any>>(
     db: E,
     user_id: i64,
+    reseller_id: Option<i64>,
     after_id: i64,
     limit: i64,
 ) -> StoreResult<Vec<ContractRow>> {
     Ok(sqlx::query_as(contract_select!(
-        "JOIN memberships m ON m.contract_id = c.id \
-         WHERE m.user_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3"
+        "WHERE c.id > $3 AND (c.id IN (SELECT contract_id FROM memberships WHERE user_id = $1) \
+         OR c.id IN (SELECT contract_id FROM reseller_case_access WHERE reseller_id = $2 AND can_view = 1)) \
+         ORDER BY c.id LIMIT $4"
     ))
     .bind(user_id)
+    .bind(reseller_id)
     .bind(after_id)
     .bind(limit)
     .fetch_all(db)
     .await?)
 }
 
-pub async fn count_for_member<'c, E: Executor<'c, Database = Any>>(
+pub async fn count_for_user<'c, E: Executor<'c, Database = Any>>(
     db: E,
     user_id: i64,
+    reseller_id: Option<i64>,
 ) -> StoreResult<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(db)
-        .await?;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM contracts c WHERE c.id IN (SELECT contract_id FROM memberships WHERE user_id = $1) \
+         OR c.id IN (SELECT contract_id FROM reseller_case_access WHERE reseller_id = $2 AND can_view = 1)",
+    )
+    .bind(user_id)
+    .bind(reseller_id)
+    .fetch_one(db)
+    .await?;
     Ok(n)
 }
 
@@ -187,9 +196,14 @@ pub async fn standing(
     .bind(user.id)
     .fetch_optional(&mut *conn)
     .await?;
+    let reseller_views_cases = match user.reseller_id {
+        Some(reseller) => crate::resellers::can_view(&mut *conn, contract.id, reseller).await?,
+        None => false,
+    };
     let Some(m) = m else {
         return Ok(Standing {
             support_level,
+            reseller_views_cases,
             ..Standing::default()
         });
     };
@@ -219,7 +233,7 @@ pub async fn standing(
         coordinates,
         named_caller,
         coordinator_terms_accepted: user.coordinator_terms_at.is_some(),
-        reseller_views_cases: false,
+        reseller_views_cases,
         support_level,
     })
 }
@@ -239,6 +253,7 @@ pub struct OrderOutcome {
 pub async fn process_order(
     store: &Store,
     order: &Order,
+    reseller_id: Option<i64>,
     actor: &Actor,
     provisioning_delay_ms: i64,
 ) -> StoreResult<OrderOutcome> {
@@ -252,7 +267,9 @@ pub async fn process_order(
                     created: false,
                 });
             }
-            None => match create_order(&mut tx, order, actor, provisioning_delay_ms).await {
+            None => match create_order(&mut tx, order, reseller_id, actor, provisioning_delay_ms)
+                .await
+            {
                 Ok(contract) => {
                     tx.commit().await?;
                     return Ok(OrderOutcome {
@@ -301,6 +318,7 @@ async fn existing_order(tx: &mut Tx, order: &Order) -> StoreResult<Option<Contra
 async fn create_order(
     tx: &mut Tx,
     order: &Order,
+    reseller_id: Option<i64>,
     actor: &Actor,
     provisioning_delay_ms: i64,
 ) -> StoreResult<ContractRow> {
@@ -310,8 +328,8 @@ async fn create_order(
     let number = format!("{}-{}", secret::digits(4), secret::digits(6));
     let (contract_id,): (i64,) = sqlx::query_as(
         "INSERT INTO contracts (number, order_number, company_id, status, support_level, \
-         renewal_kind, billing_period, start_date, end_date, created_at) \
-         VALUES ($1, $2, $3, 'PROCESSING', $4, $5, $6, $7, $8, $9) RETURNING id",
+         renewal_kind, billing_period, start_date, end_date, created_at, reseller_id) \
+         VALUES ($1, $2, $3, 'PROCESSING', $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(&number)
     .bind(&order.order_number)
@@ -322,6 +340,7 @@ async fn create_order(
     .bind(order.term.start.to_string())
     .bind(order.term.end.to_string())
     .bind(now)
+    .bind(reseller_id)
     .fetch_one(&mut **tx)
     .await
     .on_constraint("contracts_order_number_key", || {

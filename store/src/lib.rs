@@ -7,11 +7,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod contracts;
 pub mod emails;
 pub mod error;
 pub mod members;
 pub mod outbox;
+pub mod resellers;
 pub mod roles;
 pub mod secret;
 pub mod users;

@@ -17,6 +17,7 @@ pub struct Shared {
     pub provisioning_delay: Duration,
     /// Wakes an in-process outbox relay after a commit, so jobs start at once.
     pub wake: Arc<Notify>,
+    pub events: super::events::EventBus,
 }
 
 /// The request's actor and the shared state.
@@ -30,9 +31,16 @@ pub struct Ctx {
     pub store: Store,
     pub provisioning_delay: Duration,
     pub wake: Arc<Notify>,
+    pub events: super::events::EventBus,
 }
 
 impl Ctx {
+    /// After a commit: wake the relay and tell subscribers.
+    pub fn committed(&self, event: super::events::Event) {
+        self.wake.notify_one();
+        self.events.publish(event);
+    }
+
     pub fn anonymous(shared: &Shared) -> Self {
         Self {
             principal: Principal::Anonymous,
@@ -42,6 +50,7 @@ impl Ctx {
             store: shared.store.clone(),
             provisioning_delay: shared.provisioning_delay,
             wake: shared.wake.clone(),
+            events: shared.events.clone(),
         }
     }
 

@@ -1,16 +1,19 @@
 //! The GraphQL schema (API.md, "GraphQL conventions").
 
+pub mod cases;
 pub mod context;
 pub mod errors;
+pub mod events;
 pub mod ids;
 pub mod mutation;
 pub mod query;
 pub mod roles;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
-pub type RosterSchema = Schema<query::Query, roles::Mutation, EmptySubscription>;
+pub type RosterSchema = Schema<query::Query, roles::Mutation, subscription::Subscription>;
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
@@ -19,9 +22,13 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 
 /// Builds the schema; `introspection` can be switched off for production.
 pub fn schema(introspection: bool) -> RosterSchema {
-    let builder = Schema::build(query::Query, roles::Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY);
+    let builder = Schema::build(
+        query::Query,
+        roles::Mutation::default(),
+        subscription::Subscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY);
     let builder = if introspection {
         builder
     } else {

@@ -3,6 +3,7 @@
 
 use super::context::Ctx;
 use super::errors;
+use super::ids::{self, Kind};
 use super::types::{
     BillingPeriodGql, Contract, Date, RenewalKindGql, SupportLevelGql, TermsKindGql, User,
     UserError,
@@ -153,11 +154,25 @@ impl CoreMutation {
             Ok(p) => p,
             Err(e) => return Ok(payload(vec![e])),
         };
-        if input.reseller_id.is_some() {
-            return Ok(payload(vec![
-                DomainError::new(UserErrorCode::NotFound, "reseller not found").at(["resellerId"]),
-            ]));
-        }
+        let reseller_id = match &input.reseller_id {
+            None => None,
+            Some(id) => {
+                let found = match ids::decode(Kind::Reseller, id) {
+                    Some(n) => roster_store::resellers::by_id(c.store.pool(), n)
+                        .await
+                        .map_err(errors::store)?,
+                    None => None,
+                };
+                match found {
+                    Some(r) => Some(r.id),
+                    None => {
+                        return Ok(payload(vec![
+                            DomainError::not_found("reseller").at(["resellerId"]),
+                        ]));
+                    }
+                }
+            }
+        };
         let order = rules::validate_order(OrderRequest {
             order_number: &input.order_number,
             company: &input.company,
@@ -184,7 +199,7 @@ impl CoreMutation {
             Err(errs) => return Ok(payload(errs)),
         };
         let delay = i64::try_from(c.provisioning_delay.as_millis()).unwrap_or(i64::MAX);
-        match contracts::process_order(&c.store, &order, &c.actor(), delay).await {
+        match contracts::process_order(&c.store, &order, reseller_id, &c.actor(), delay).await {
             Ok(outcome) => {
                 if outcome.created {
                     c.wake.notify_one();

@@ -19,6 +19,7 @@ pub enum Node {
     Contract(Contract),
     ContractProduct(ContractProduct),
     User(User),
+    SupportCase(super::cases::SupportCase),
 }
 
 pub struct Query;
@@ -77,6 +78,17 @@ impl Query {
                     .map_err(errors::store)?
                     .map(|u| Node::User(User(Arc::new(u)))))
             }
+            Kind::SupportCase => {
+                let Some(row) = roster_store::cases::by_pk(c.store.pool(), n)
+                    .await
+                    .map_err(errors::store)?
+                else {
+                    return Ok(None);
+                };
+                Ok(super::cases::visible_case(ctx, row)
+                    .await?
+                    .map(Node::SupportCase))
+            }
             _ => Ok(None),
         }
     }
@@ -94,6 +106,16 @@ impl Query {
             return Ok(None);
         };
         Contract::visible(ctx, row).await
+    }
+
+    /// A support case by its case ID; `null` unless the caller may read its contract's cases.
+    async fn support_case(
+        &self,
+        ctx: &Context<'_>,
+        case_id: String,
+    ) -> Result<Option<super::cases::SupportCase>> {
+        super::cases::signed_in(ctx)?;
+        super::cases::case_by_case_id(ctx, &case_id).await
     }
 
     /// The contracts the caller can see, oldest first.
@@ -133,8 +155,8 @@ pub async fn list_contracts(
             contracts::count_all(pool).await,
         ),
         (Principal::User, Some(user)) => (
-            contracts::for_member(pool, user.id, after_id, limit + 1).await,
-            contracts::count_for_member(pool, user.id).await,
+            contracts::for_user(pool, user.id, user.reseller_id, after_id, limit + 1).await,
+            contracts::count_for_user(pool, user.id, user.reseller_id).await,
         ),
         _ => return Err(errors::unauthenticated()),
     };

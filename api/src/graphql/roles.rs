@@ -460,7 +460,10 @@ impl RolesMutation {
         {
             Ok(added) => {
                 if !dry_run {
-                    c.wake.notify_one();
+                    c.committed(super::events::Event::ContractChanged {
+                        contract_id: contract.row.id,
+                        kind: "members",
+                    });
                 }
                 let members = if dry_run {
                     vec![]
@@ -534,7 +537,10 @@ impl RolesMutation {
         };
         match roles::remove_user(&c.store, &c.actor(), contract.row.id, user_id).await {
             Ok(()) => {
-                c.wake.notify_one();
+                c.committed(super::events::Event::ContractChanged {
+                    contract_id: contract.row.id,
+                    kind: "members",
+                });
                 Ok(ContractPayload {
                     contract: reload(ctx, &contract).await?,
                     user_errors: vec![],
@@ -583,7 +589,10 @@ impl RolesMutation {
         .await
         {
             Ok(_) => {
-                c.wake.notify_one();
+                c.committed(super::events::Event::ContractChanged {
+                    contract_id: contract.row.id,
+                    kind: "members",
+                });
                 Ok(MembersPayload {
                     contract: reload(ctx, &contract).await?,
                     members: load_members(ctx, &contract, &users).await?,
@@ -638,7 +647,10 @@ impl RolesMutation {
             .await
         {
             Ok(user) => {
-                c.wake.notify_one();
+                c.committed(super::events::Event::ContractChanged {
+                    contract_id: contract.row.id,
+                    kind: "members",
+                });
                 Ok(AssignSoftwareCoordinatorPayload {
                     contract: reload(ctx, &contract).await?,
                     coordinator: Some(User(Arc::new(user))),
@@ -676,7 +688,10 @@ impl RolesMutation {
         };
         match roles::remove_coordinator(&c.store, &c.actor(), contract.row.id, &products).await {
             Ok(()) => {
-                c.wake.notify_one();
+                c.committed(super::events::Event::ContractChanged {
+                    contract_id: contract.row.id,
+                    kind: "members",
+                });
                 Ok(ContractPayload {
                     contract: reload(ctx, &contract).await?,
                     user_errors: vec![],
@@ -730,7 +745,10 @@ async fn named_callers(
     };
     match roles::set_named_callers(&c.store, &c.actor(), contract.row.id, &users, designate).await {
         Ok(_) => {
-            c.wake.notify_one();
+            c.committed(super::events::Event::ContractChanged {
+                contract_id: contract.row.id,
+                kind: "members",
+            });
             Ok(MembersPayload {
                 contract: reload(ctx, &contract).await?,
                 members: load_members(ctx, &contract, &users).await?,
@@ -743,4 +761,8 @@ async fn named_callers(
 
 /// Every mutation, merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(super::mutation::CoreMutation, RolesMutation);
+pub struct Mutation(
+    super::mutation::CoreMutation,
+    RolesMutation,
+    super::cases::CasesMutation,
+);

@@ -258,35 +258,51 @@ impl Contract {
     async fn number(&self) -> &str {
         &self.row.number
     }
-    async fn status(&self) -> Result<ContractStatusGql> {
-        Ok(self
-            .row
-            .status
-            .parse::<roster_domain::ContractStatus>()?
-            .into())
+    /// `null` for a reseller reading cases: they see number, company and products only (R18).
+    async fn status(&self) -> Result<Option<ContractStatusGql>> {
+        if self.reader_only() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.row
+                .status
+                .parse::<roster_domain::ContractStatus>()?
+                .into(),
+        ))
     }
-    async fn support_level(&self) -> Result<SupportLevelGql> {
-        Ok(self
-            .row
-            .support_level
-            .parse::<roster_domain::SupportLevel>()?
-            .into())
+    async fn support_level(&self) -> Result<Option<SupportLevelGql>> {
+        if self.reader_only() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.row
+                .support_level
+                .parse::<roster_domain::SupportLevel>()?
+                .into(),
+        ))
     }
-    async fn renewal_kind(&self) -> Result<RenewalKindGql> {
-        Ok(self
-            .row
-            .renewal_kind
-            .parse::<roster_domain::RenewalKind>()?
-            .into())
+    async fn renewal_kind(&self) -> Result<Option<RenewalKindGql>> {
+        if self.reader_only() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.row
+                .renewal_kind
+                .parse::<roster_domain::RenewalKind>()?
+                .into(),
+        ))
     }
     /// The current term. Billing is the Contract Manager's (R8), but every member sees the dates.
-    async fn term(&self) -> Result<Term> {
+    async fn term(&self) -> Result<Option<Term>> {
+        if self.reader_only() {
+            return Ok(None);
+        }
         let date = |s: &str| {
             NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map(Date)
                 .map_err(|e| errors::internal(&e))
         };
-        Ok(Term {
+        Ok(Some(Term {
             start_date: date(&self.row.start_date)?,
             end_date: date(&self.row.end_date)?,
             billing_period: self
@@ -294,7 +310,7 @@ impl Contract {
                 .billing_period
                 .parse::<roster_domain::BillingPeriod>()?
                 .into(),
-        })
+        }))
     }
     async fn company(&self) -> Company {
         Company {
@@ -443,18 +459,62 @@ impl Contract {
         Ok(Some(connection(nodes, limit, after_id > 0, total)))
     }
 
+    /// The contract's cases, newest first, searched by submission date range, keyword, case ID
+    /// and "only mine" (R17); for members who may use Web Support, staff, and resellers with
+    /// View Cases (R18). `null` for others.
+    async fn support_cases(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<super::cases::SupportCaseSearch>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Option<Connection<String, super::cases::SupportCase, ConnectionFields>>> {
+        super::cases::contract_cases(ctx, self, search, first, after).await
+    }
+
+    /// Which resellers may read the cases (R18); admins only.
+    async fn reseller_case_access(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<Vec<super::cases::ResellerCaseAccess>>> {
+        if !self.allows(ctx, &Action::ViewMembers) {
+            return Ok(None);
+        }
+        Ok(Some(
+            super::cases::reseller_access_of(ctx, self.row.id).await?,
+        ))
+    }
+
+    /// The reseller the contract was bought through, if any.
+    async fn reseller(&self, ctx: &Context<'_>) -> Result<Option<super::cases::Reseller>> {
+        let Some(id) = self.row.reseller_id else {
+            return Ok(None);
+        };
+        if self.reader_only() {
+            return Ok(None);
+        }
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        Ok(roster_store::resellers::by_id(store.pool(), id)
+            .await
+            .map_err(errors::store)?
+            .map(Into::into))
+    }
+
     /// Designated Named Callers allowed (R13): max(2, floor(seats / 10)) on ADVANCED, 0 on BASIC.
-    async fn named_caller_limit(&self, ctx: &Context<'_>) -> Result<i64> {
+    async fn named_caller_limit(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
+        if self.reader_only() {
+            return Ok(None);
+        }
         if self.row.support_level != "ADVANCED" {
-            return Ok(0);
+            return Ok(Some(0));
         }
         let store = &ctx.data_unchecked::<Ctx>().store;
         let rows = contracts::products(store.pool(), self.row.id)
             .await
             .map_err(errors::store)?;
-        Ok(rules::named_caller_limit(
+        Ok(Some(rules::named_caller_limit(
             rows.iter().map(|p| p.seats).sum(),
-        ))
+        )))
     }
 }
 
@@ -484,6 +544,11 @@ pub struct AuditEntry {
 impl Contract {
     fn is_member(&self, _ctx: &Context<'_>) -> bool {
         self.standing.as_ref().as_ref().is_some_and(|s| s.member)
+    }
+
+    /// A reseller's user reading cases: not a member, not staff (R18).
+    pub fn reader_only(&self) -> bool {
+        self.standing.as_ref().as_ref().is_some_and(|s| !s.member)
     }
 }
 

@@ -1,0 +1,165 @@
+//! Resellers and their read-only access to a contract's support cases (R18).
+
+use crate::audit::{self, Actor};
+use crate::emails::{self, NewEmail};
+use crate::users::{self, UserRow};
+use crate::{Store, StoreResult, flag, now_ms};
+use roster_domain::Person;
+use roster_domain::email_kind::EmailKind;
+use serde_json::json;
+use sqlx::{Any, Executor};
+
+/// A partner organisation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ResellerRow {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+pub async fn create<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    name: &str,
+) -> StoreResult<ResellerRow> {
+    Ok(sqlx::query_as(
+        "INSERT INTO resellers (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at",
+    )
+    .bind(name)
+    .bind(now_ms())
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn by_id<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: i64,
+) -> StoreResult<Option<ResellerRow>> {
+    Ok(
+        sqlx::query_as("SELECT id, name, created_at FROM resellers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// Makes a person a user of the reseller (linking an existing User ID) and owes them a Get
+/// Started email. Returns the user and whether the User ID was created.
+pub async fn add_user(
+    store: &Store,
+    actor: &Actor,
+    reseller: &ResellerRow,
+    person: &Person,
+) -> StoreResult<UserRow> {
+    let mut tx = store.begin().await?;
+    let (user, _) = users::find_or_create(&mut tx, person).await?;
+    let done = sqlx::query("UPDATE users SET reseller_id = $1 WHERE id = $2 AND (reseller_id IS NULL OR reseller_id <> $1)")
+        .bind(reseller.id)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() > 0 {
+        emails::enqueue(
+            &mut tx,
+            NewEmail {
+                kind: EmailKind::GetStarted,
+                idem_key: format!("get-started:reseller:{}:user:{}", reseller.id, user.id),
+                contract_id: None,
+                user_id: Some(user.id),
+                recipient: user.email.clone(),
+                params: json!({ "company": reseller.name, "firstName": user.first_name, "role": "RESELLER" }),
+            },
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            None,
+            actor,
+            "reseller.user_added",
+            &json!({ "reseller": reseller.id, "user": user.id }),
+        )
+        .await?;
+    }
+    let user = users::by_id(&mut *tx, user.id).await?.unwrap_or(user);
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Whether `reseller_id` may read `contract_id`'s cases now.
+pub async fn can_view<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    contract_id: i64,
+    reseller_id: i64,
+) -> StoreResult<bool> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT can_view FROM reseller_case_access WHERE contract_id = $1 AND reseller_id = $2",
+    )
+    .bind(contract_id)
+    .bind(reseller_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.is_some_and(|(v,)| flag(v)))
+}
+
+/// The View Cases settings of a contract, one per reseller ever set (default no).
+pub async fn case_access<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    contract_id: i64,
+) -> StoreResult<Vec<(ResellerRow, bool)>> {
+    let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT r.id, r.name, r.created_at, a.can_view FROM reseller_case_access a \
+         JOIN resellers r ON r.id = a.reseller_id WHERE a.contract_id = $1 ORDER BY r.name, r.id",
+    )
+    .bind(contract_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, created_at, v)| {
+            (
+                ResellerRow {
+                    id,
+                    name,
+                    created_at,
+                },
+                flag(v),
+            )
+        })
+        .collect())
+}
+
+/// Sets View Cases for a contract and reseller (R18); returns whether it changed.
+pub async fn set_case_access(
+    store: &Store,
+    actor: &Actor,
+    contract_id: i64,
+    reseller_id: i64,
+    can_view: bool,
+) -> StoreResult<bool> {
+    let mut tx = store.begin().await?;
+    crate::members::lock_contract(&mut tx, contract_id).await?;
+    let before = self::can_view(&mut *tx, contract_id, reseller_id).await?;
+    if before == can_view {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO reseller_case_access (contract_id, reseller_id, can_view, updated_at) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (contract_id, reseller_id) DO UPDATE SET can_view = $3, updated_at = $4",
+    )
+    .bind(contract_id)
+    .bind(reseller_id)
+    .bind(i64::from(can_view))
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(contract_id),
+        actor,
+        "reseller_access.changed",
+        &json!({ "reseller": reseller_id, "canViewCases": { "before": before, "after": can_view } }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
