@@ -1,0 +1,380 @@
+//! The capability matrix of DOMAIN.md, end to end: every operation by every kind of actor,
+//! against the policy's expected answer; every refusal changes zero rows.
+
+use roster_tests::{Backend, TestApp, both_backends};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// What the API answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Allowed,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    TermsNotAccepted,
+}
+use Answer::*;
+
+fn classify(resp: &Value) -> Answer {
+    if let Some(code) = resp["errors"][0]["extensions"]["code"].as_str() {
+        return match code {
+            "UNAUTHENTICATED" => Unauthenticated,
+            "FORBIDDEN" => Forbidden,
+            other => panic!("unexpected top-level error {other}: {resp}"),
+        };
+    }
+    assert!(resp.get("errors").is_none(), "unexpected errors: {resp}");
+    let payload = resp["data"].as_object().unwrap().values().next().unwrap();
+    match payload["userErrors"][0]["code"].as_str() {
+        Some("NOT_FOUND")
+            if payload["userErrors"][0]["field"] == json!(["input", "contractId"]) =>
+        {
+            NotFound
+        }
+        Some("TERMS_NOT_ACCEPTED") => TermsNotAccepted,
+        _ => Allowed,
+    }
+}
+
+const ACTORS: [&str; 10] = [
+    "cm",
+    "sc_acad",
+    "sc_revit",
+    "sc_no_terms",
+    "user",
+    "named_caller",
+    "reseller",
+    "staff",
+    "other_cm",
+    "anonymous",
+];
+
+async fn capability_matrix(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app
+        .contract(
+            "MTX-1",
+            "cm@mtx.example",
+            "ADVANCED",
+            "MANUAL",
+            &[("ACAD", 10), ("REVIT", 10), ("VIEW", 10)],
+        )
+        .await;
+    let other = app
+        .contract(
+            "MTX-2",
+            "other@else.example",
+            "ADVANCED",
+            "MANUAL",
+            &[("ACAD", 5)],
+        )
+        .await;
+    let _ = other;
+    let cm = app.activate("cm@mtx.example", PASSWORD).await;
+    let person = |e: &str| json!({ "email": e, "firstName": "F", "lastName": "L" });
+    for (code, email) in [
+        ("ACAD", "sca@mtx.example"),
+        ("REVIT", "scr@mtx.example"),
+        ("VIEW", "scv@mtx.example"),
+    ] {
+        let r = app
+            .data(Some(&cm), "mutation($i: AssignSoftwareCoordinatorInput!) { assignSoftwareCoordinator(input: $i) { userErrors { code } } }", json!({ "i": { "contractId": c.id, "contractProductIds": [c.product(code)], "coordinator": person(email) } }))
+            .await;
+        assert_eq!(r["assignSoftwareCoordinator"]["userErrors"], json!([]));
+    }
+    app.add_users(
+        &cm,
+        &c,
+        &["user@mtx.example", "nc@mtx.example"],
+        json!({ "contractProductIds": [c.product("ACAD")] }),
+    )
+    .await;
+    app.add_users(
+        &cm,
+        &c,
+        &[
+            "victim@mtx.example",
+            "victim2@mtx.example",
+            "victim3@mtx.example",
+        ],
+        json!(null),
+    )
+    .await;
+    let nc_id = app.user_id("nc@mtx.example").await;
+    app.data(
+        Some(&cm),
+        "mutation($i: NamedCallersInput!) { addNamedCallers(input: $i) { userErrors { code } } }",
+        json!({ "i": { "contractId": c.id, "userIds": [nc_id] } }),
+    )
+    .await;
+    let reseller = app
+        .staff(
+            "mutation { createReseller(input: {name: \"Partner\"}) { reseller { id } } }",
+            json!({}),
+        )
+        .await;
+    let rid = reseller["createReseller"]["reseller"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.staff("mutation($r: ID!) { addResellerUser(input: {resellerId: $r, person: {email: \"rep@partner.example\", firstName: \"R\", lastName: \"P\"}}) { userErrors { code } } }", json!({ "r": rid })).await;
+    app.data(Some(&cm), "mutation($i: SetResellerCaseAccessInput!) { setResellerCaseAccess(input: $i) { userErrors { code } } }", json!({ "i": { "contractId": c.id, "resellerId": rid, "canViewCases": true } })).await;
+    let case = app
+        .data(Some(&cm), "mutation($i: CreateSupportCaseInput!) { createSupportCase(input: $i) { supportCase { id } } }", json!({ "i": { "contractId": c.id, "subject": "s", "description": "d" } }))
+        .await;
+    let case_id = case["createSupportCase"]["supportCase"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.drain().await;
+
+    let mut tokens = std::collections::BTreeMap::new();
+    tokens.insert("cm", Some(cm.clone()));
+    for (actor, email) in [
+        ("sc_acad", "sca@mtx.example"),
+        ("sc_revit", "scr@mtx.example"),
+        ("sc_no_terms", "scv@mtx.example"),
+        ("user", "user@mtx.example"),
+        ("named_caller", "nc@mtx.example"),
+        ("reseller", "rep@partner.example"),
+        ("other_cm", "other@else.example"),
+    ] {
+        tokens.insert(actor, Some(app.activate(email, PASSWORD).await));
+    }
+    for actor in ["sc_acad", "sc_revit"] {
+        app.data(
+            tokens[actor].as_deref(),
+            "mutation { acceptTerms(input: {kind: COORDINATOR}) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    }
+    tokens.insert("staff", Some(app.staff_key.clone()));
+    tokens.insert("anonymous", None);
+
+    let victim = app.user_id("victim@mtx.example").await;
+    let victim2 = app.user_id("victim2@mtx.example").await;
+    let victim3 = app.user_id("victim3@mtx.example").await;
+    let acad = c.product("ACAD");
+    let view = c.product("VIEW");
+
+    // (name, document, variables, expected answer per actor in ACTORS order)
+    let admin_all_sc = [
+        Allowed,
+        Allowed,
+        Allowed,
+        TermsNotAccepted,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        NotFound,
+        Unauthenticated,
+    ];
+    let admin_acad = [
+        Allowed,
+        Allowed,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        NotFound,
+        Unauthenticated,
+    ];
+    let cm_only = [
+        Allowed,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        NotFound,
+        Unauthenticated,
+    ];
+    let staff_only = [
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Allowed,
+        Forbidden,
+        Unauthenticated,
+    ];
+    let web_support = [
+        Allowed,
+        Allowed,
+        Allowed,
+        Allowed,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        NotFound,
+        Unauthenticated,
+    ];
+    let operations: Vec<(&str, &str, Value, [Answer; 10])> = vec![
+        (
+            "assignSoftwareCoordinator",
+            "mutation($i: AssignSoftwareCoordinatorInput!) { assignSoftwareCoordinator(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "contractProductIds": [acad], "coordinator": person("sca@mtx.example") } }),
+            cm_only,
+        ),
+        (
+            "removeSoftwareCoordinator",
+            "mutation($i: RemoveSoftwareCoordinatorInput!) { removeSoftwareCoordinator(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "contractProductIds": [] } }),
+            cm_only,
+        ),
+        (
+            "addUsers with ACAD",
+            "mutation($i: AddUsersInput!) { addUsers(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "users": [person("new@mtx.example")], "access": { "contractProductIds": [acad] }, "dryRun": true } }),
+            admin_acad,
+        ),
+        (
+            "setUserAccess grant ACAD",
+            "mutation($i: SetUserAccessInput!) { setUserAccess(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "userIds": [victim], "grant": { "contractProductIds": [acad] } } }),
+            admin_acad,
+        ),
+        (
+            "setUserAccess grant Web Support",
+            "mutation($i: SetUserAccessInput!) { setUserAccess(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "userIds": [victim2], "grant": { "webSupport": true } } }),
+            admin_all_sc,
+        ),
+        (
+            "addNamedCallers",
+            "mutation($i: NamedCallersInput!) { addNamedCallers(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "userIds": [victim] } }),
+            admin_all_sc,
+        ),
+        (
+            "removeNamedCallers",
+            "mutation($i: NamedCallersInput!) { removeNamedCallers(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "userIds": [victim2] } }),
+            admin_all_sc,
+        ),
+        (
+            "setResellerCaseAccess",
+            "mutation($i: SetResellerCaseAccessInput!) { setResellerCaseAccess(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "resellerId": rid, "canViewCases": true } }),
+            admin_all_sc,
+        ),
+        (
+            "removeUser",
+            "mutation($i: RemoveUserInput!) { removeUser(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "userId": victim3 } }),
+            admin_all_sc,
+        ),
+        (
+            "createSupportCase",
+            "mutation($i: CreateSupportCaseInput!) { createSupportCase(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "subject": "s", "description": "d", "contractProductId": view } }),
+            web_support,
+        ),
+        (
+            "processOrder",
+            roster_tests::PROCESS_ORDER,
+            json!({ "input": roster_tests::order_input("MTX-1", "cm@mtx.example", "ADVANCED", "MANUAL", json!([{ "productCode": "ACAD", "productName": "ACAD product", "seats": 10 }])) }),
+            staff_only,
+        ),
+        (
+            "updateSupportCase",
+            "mutation($i: UpdateSupportCaseInput!) { updateSupportCase(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "supportCaseId": case_id, "comment": "noted" } }),
+            staff_only,
+        ),
+        (
+            "resolveContractManagerChange",
+            "mutation($i: ResolveContractManagerChangeInput!) { resolveContractManagerChange(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "supportCaseId": case_id, "approve": false } }),
+            staff_only,
+        ),
+    ];
+
+    let mut cases_run = 0;
+    for (name, doc, vars, expected) in &operations {
+        for (actor, want) in ACTORS.iter().zip(expected.iter()) {
+            let before = app.snapshot().await;
+            let resp = app.gql(tokens[actor].as_deref(), doc, vars.clone()).await;
+            let got = classify(&resp);
+            assert_eq!(got, *want, "{name} by {actor}: {resp}");
+            if got != Allowed {
+                assert_eq!(
+                    app.snapshot().await,
+                    before,
+                    "{name} by {actor} was refused but changed rows"
+                );
+            }
+            cases_run += 1;
+        }
+    }
+
+    // Reading: who sees members, serial numbers, the audit log and the cases.
+    const READ: &str = "query($n: String!) { contract(number: $n) { members { totalCount } auditLog { totalCount } supportCases { totalCount } products { productCode serialNumber productKey seats } } }";
+    // (members, audit, cases, ACAD serial)
+    let sees: [(&str, Option<(bool, bool, bool, bool)>); 10] = [
+        ("cm", Some((true, true, true, true))),
+        ("sc_acad", Some((true, true, true, true))),
+        ("sc_revit", Some((true, true, true, false))),
+        ("sc_no_terms", Some((true, true, true, false))),
+        ("user", Some((false, false, false, true))),
+        ("named_caller", Some((false, false, false, true))),
+        ("reseller", Some((false, false, true, false))),
+        ("staff", Some((true, true, true, true))),
+        ("other_cm", None),
+        ("anonymous", None),
+    ];
+    for (actor, expect) in sees {
+        let resp = app
+            .gql(tokens[actor].as_deref(), READ, json!({ "n": c.number }))
+            .await;
+        cases_run += 1;
+        if actor == "anonymous" {
+            assert_eq!(resp["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+            continue;
+        }
+        let contract = &resp["data"]["contract"];
+        let Some((members, audit, cases, serial)) = expect else {
+            assert_eq!(*contract, Value::Null, "{actor} must not find the contract");
+            continue;
+        };
+        assert_eq!(
+            !contract["members"].is_null(),
+            members,
+            "{actor} members: {resp}"
+        );
+        assert_eq!(!contract["auditLog"].is_null(), audit, "{actor} audit log");
+        assert_eq!(!contract["supportCases"].is_null(), cases, "{actor} cases");
+        let acad_row = contract["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["productCode"] == "ACAD")
+            .unwrap();
+        assert_eq!(
+            !acad_row["serialNumber"].is_null(),
+            serial,
+            "{actor} serial number"
+        );
+        assert_eq!(
+            !acad_row["productKey"].is_null(),
+            serial,
+            "{actor} product key"
+        );
+    }
+    eprintln!("capability matrix: {cases_run} operation x actor cases on {backend:?}");
+    app.stop().await;
+}
+
+both_backends!(capability_matrix);
