@@ -323,7 +323,8 @@ async fn capability_matrix(backend: Backend) {
     // Reading: who sees members, serial numbers, the audit log and the cases.
     const READ: &str = "query($n: String!) { contract(number: $n) { members { totalCount } auditLog { totalCount } supportCases { totalCount } products { productCode serialNumber productKey seats } } }";
     // (members, audit, cases, ACAD serial)
-    let sees: [(&str, Option<(bool, bool, bool, bool)>); 10] = [
+    type Sees = Option<(bool, bool, bool, bool)>;
+    let sees: [(&str, Sees); 10] = [
         ("cm", Some((true, true, true, true))),
         ("sc_acad", Some((true, true, true, true))),
         ("sc_revit", Some((true, true, true, false))),
