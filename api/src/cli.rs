@@ -36,6 +36,20 @@ pub enum Command {
     /// Manage staff API keys.
     #[command(subcommand)]
     StaffKey(StaffKeyCommand),
+    /// Renewal notices, auto-renewals and expiries.
+    #[command(subcommand)]
+    Renewals(RenewalsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RenewalsCommand {
+    /// Run one renewal pass now and exit; the emails it owes go out through whichever worker
+    /// runs.
+    Scan {
+        /// The day to run the pass as of (YYYY-MM-DD); today (UTC) by default.
+        #[arg(long)]
+        as_of: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +101,20 @@ async fn execute(command: Command, config: &Config) -> anyhow::Result<ExitCode> 
             store.close().await;
             eprintln!("roster: staff key {id} ({name}) created; it is shown only once:");
             return Ok(print(&key));
+        }
+        Command::Renewals(RenewalsCommand::Scan { as_of }) => {
+            let today = match as_of {
+                Some(raw) => roster_domain::parse_date("--as-of", &raw)
+                    .map_err(|e| anyhow::anyhow!("--as-of: {}", e.message))?,
+                None => chrono::Utc::now().date_naive(),
+            };
+            let store = app::open_store(config, 4).await?;
+            let report = roster_store::renewals::run_pass(&store, today).await?;
+            store.close().await;
+            eprintln!(
+                "roster: renewal pass as of {today}: {} notices owed, {} contracts renewed, {} expired",
+                report.notices, report.renewed, report.expired
+            );
         }
         Command::Schema => unreachable!("handled before configuration"),
     }

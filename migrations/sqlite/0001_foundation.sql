@@ -139,6 +139,8 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending_idx ON outbox (due_at) WHERE relayed_at IS NULL;
 
 -- Every email owed, and the ledger of what was sent: one row per idempotency key (R24).
+-- A QUEUED row is its own outbox entry: the relay hands it to the queue (relayed_at) and
+-- hands it over again if it is still QUEUED long after.
 CREATE TABLE emails (
     id           INTEGER PRIMARY KEY,
     idem_key     TEXT NOT NULL UNIQUE,
@@ -147,15 +149,17 @@ CREATE TABLE emails (
     user_id      INTEGER REFERENCES users (id),
     recipient    TEXT NOT NULL,
     params       TEXT NOT NULL,
-    status       TEXT NOT NULL DEFAULT 'QUEUED' CHECK (status IN ('QUEUED', 'SENT', 'FAILED')),
+    status       TEXT NOT NULL DEFAULT 'QUEUED' CHECK (status IN ('QUEUED', 'SENT', 'FAILED', 'CANCELLED')),
     attempts     INTEGER NOT NULL DEFAULT 0,
     last_error   TEXT,
     claimed_until INTEGER,
+    relayed_at   INTEGER,
     message_id   TEXT,
     created_at   INTEGER NOT NULL,
     sent_at      INTEGER
 );
 CREATE INDEX emails_contract_idx ON emails (contract_id, id);
+CREATE INDEX emails_queued_idx ON emails (relayed_at, id) WHERE status = 'QUEUED';
 
 CREATE TABLE audit_log (
     id           INTEGER PRIMARY KEY,

@@ -4,7 +4,6 @@
 //! no-op, so re-running a change never owes an email twice. The sender claims a row before
 //! sending and marks it SENT after, so two deliveries of the same job send once.
 
-use crate::outbox::{self, Job};
 use crate::{StoreResult, Tx, now_ms};
 use roster_domain::email_kind::EmailKind;
 use sqlx::{Any, Executor};
@@ -25,8 +24,8 @@ pub struct NewEmail {
     pub params: serde_json::Value,
 }
 
-/// Owes an email and its delivery job; returns the email's id, or `None` when this event's
-/// email is already owed or sent.
+/// Owes an email; returns its id, or `None` when this event's email is already owed or
+/// sent. The QUEUED row is what the relay hands to the queue.
 pub async fn enqueue(tx: &mut Tx, email: NewEmail) -> StoreResult<Option<i64>> {
     let now = now_ms();
     let id: Option<(i64,)> = sqlx::query_as(
@@ -42,11 +41,7 @@ pub async fn enqueue(tx: &mut Tx, email: NewEmail) -> StoreResult<Option<i64>> {
     .bind(now)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((id,)) = id else {
-        return Ok(None);
-    };
-    outbox::enqueue(tx, &Job::SendEmail { email_id: id }, now).await?;
-    Ok(Some(id))
+    Ok(id.map(|(id,)| id))
 }
 
 /// A stored email.
@@ -107,6 +102,24 @@ pub async fn mark_sent<'c, E: Executor<'c, Database = Any>>(
     )
     .bind(now_ms())
     .bind(message_id)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Cancels a queued email that no longer applies (a renewal notice for a term already
+/// renewed).
+pub async fn cancel<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: i64,
+    why: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE emails SET status = 'CANCELLED', last_error = $1, claimed_until = NULL \
+         WHERE id = $2 AND status = 'QUEUED'",
+    )
+    .bind(why)
     .bind(id)
     .execute(db)
     .await?;

@@ -13,6 +13,7 @@ pub mod emails;
 pub mod error;
 pub mod members;
 pub mod outbox;
+pub mod renewals;
 pub mod resellers;
 pub mod roles;
 pub mod secret;

@@ -1,5 +1,8 @@
 //! The outbox: jobs owed, written in the transaction that causes them.
 //!
+//! Emails need no outbox row: their ledger row (`emails`, status QUEUED) is the record of what
+//! is owed, and the relay hands queued emails over just like outbox rows.
+//!
 //! apalis pushes are not part of a database transaction, so a change writes an outbox row
 //! beside its data; the worker's relay hands committed rows to the queue and a job marks its
 //! row done when it finishes. A row handed over but not done within [`REDELIVER_AFTER_MS`]
@@ -31,10 +34,11 @@ impl Job {
     }
 }
 
-/// What the queue carries: the job and the outbox row to mark done.
+/// What the queue carries: the job and, for outbox jobs, the row to mark done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
-    pub outbox_id: i64,
+    /// The outbox row of the job; `None` for emails, whose ledger row is their own record.
+    pub outbox_id: Option<i64>,
     pub job: Job,
 }
 
@@ -54,54 +58,76 @@ pub async fn enqueue(tx: &mut Tx, job: &Job, due_at: i64) -> StoreResult<i64> {
     Ok(id)
 }
 
-/// Takes up to `limit` rows due for handing over and marks them handed over, in one
-/// transaction; on PostgreSQL concurrent relays skip each other's rows.
+/// Takes up to `limit` jobs due for handing over (outbox rows and queued emails) and marks
+/// them handed over, one statement each; on PostgreSQL concurrent relays skip each other's
+/// rows.
 pub async fn claim_due(store: &Store, limit: i64) -> StoreResult<Vec<Envelope>> {
     let now = now_ms();
-    let mut tx = store.begin().await?;
-    let select = match store.backend() {
-        Backend::Postgres => {
-            "SELECT id, payload FROM outbox WHERE done_at IS NULL \
-             AND ((relayed_at IS NULL AND due_at <= $1) OR relayed_at < $2) \
-             ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED"
-        }
-        Backend::Sqlite => {
-            "SELECT id, payload FROM outbox WHERE done_at IS NULL \
-             AND ((relayed_at IS NULL AND due_at <= $1) OR relayed_at < $2) \
-             ORDER BY id LIMIT $3"
-        }
+    let stale = now - REDELIVER_AFTER_MS;
+    let (jobs_sql, emails_sql) = match store.backend() {
+        Backend::Postgres => (
+            "UPDATE outbox SET relayed_at = $1 WHERE id IN (SELECT id FROM outbox \
+             WHERE done_at IS NULL AND ((relayed_at IS NULL AND due_at <= $1) OR relayed_at < $2) \
+             ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, payload",
+            "UPDATE emails SET relayed_at = $1 WHERE id IN (SELECT id FROM emails \
+             WHERE status = 'QUEUED' AND (relayed_at IS NULL OR relayed_at < $2) \
+             ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id",
+        ),
+        Backend::Sqlite => (
+            "UPDATE outbox SET relayed_at = $1 WHERE id IN (SELECT id FROM outbox \
+             WHERE done_at IS NULL AND ((relayed_at IS NULL AND due_at <= $1) OR relayed_at < $2) \
+             ORDER BY id LIMIT $3) RETURNING id, payload",
+            "UPDATE emails SET relayed_at = $1 WHERE id IN (SELECT id FROM emails \
+             WHERE status = 'QUEUED' AND (relayed_at IS NULL OR relayed_at < $2) \
+             ORDER BY id LIMIT $3) RETURNING id",
+        ),
     };
-    let rows: Vec<(i64, String)> = sqlx::query_as(select)
+    let jobs: Vec<(i64, String)> = sqlx::query_as(jobs_sql)
         .bind(now)
-        .bind(now - REDELIVER_AFTER_MS)
+        .bind(stale)
         .bind(limit)
-        .fetch_all(&mut *tx)
+        .fetch_all(store.pool())
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, payload) in rows {
-        sqlx::query("UPDATE outbox SET relayed_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+    let emails: Vec<(i64,)> = sqlx::query_as(emails_sql)
+        .bind(now)
+        .bind(stale)
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+    let mut out = Vec::with_capacity(jobs.len() + emails.len());
+    for (id, payload) in jobs {
         match serde_json::from_str::<Job>(&payload) {
-            Ok(job) => out.push(Envelope { outbox_id: id, job }),
+            Ok(job) => out.push(Envelope {
+                outbox_id: Some(id),
+                job,
+            }),
             Err(e) => {
                 tracing::error!(outbox_id = id, error = %e, "outbox row holds no valid job; skipped")
             }
         }
     }
-    tx.commit().await?;
+    out.extend(emails.into_iter().map(|(email_id,)| Envelope {
+        outbox_id: None,
+        job: Job::SendEmail { email_id },
+    }));
     Ok(out)
 }
 
-/// Gives rows back to the relay when handing them to the queue failed.
-pub async fn release(store: &Store, ids: &[i64]) -> StoreResult<()> {
-    for id in ids {
-        sqlx::query("UPDATE outbox SET relayed_at = NULL WHERE id = $1 AND done_at IS NULL")
-            .bind(id)
-            .execute(store.pool())
-            .await?;
+/// Gives jobs back to the relay when handing them to the queue failed.
+pub async fn release(store: &Store, envelopes: &[Envelope]) -> StoreResult<()> {
+    for e in envelopes {
+        let (sql, id) = match (&e.outbox_id, &e.job) {
+            (Some(id), _) => (
+                "UPDATE outbox SET relayed_at = NULL WHERE id = $1 AND done_at IS NULL",
+                *id,
+            ),
+            (None, Job::SendEmail { email_id }) => (
+                "UPDATE emails SET relayed_at = NULL WHERE id = $1 AND status = 'QUEUED'",
+                *email_id,
+            ),
+            (None, _) => continue,
+        };
+        sqlx::query(sql).bind(id).execute(store.pool()).await?;
     }
     Ok(())
 }
@@ -116,11 +142,14 @@ pub async fn mark_done(store: &Store, outbox_id: i64) -> StoreResult<()> {
     Ok(())
 }
 
-/// Rows not done yet (for tests and `/metrics`).
+/// Jobs not done yet: outbox rows and queued emails (for tests and `/metrics`).
 pub async fn pending_count(store: &Store) -> StoreResult<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL")
-        .fetch_one(store.pool())
-        .await?;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE done_at IS NULL) \
+         + (SELECT COUNT(*) FROM emails WHERE status = 'QUEUED')",
+    )
+    .fetch_one(store.pool())
+    .await?;
     Ok(n)
 }
 

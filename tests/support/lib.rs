@@ -528,3 +528,52 @@ pub const ADD_USERS: &str = "mutation($input: AddUsersInput!) { addUsers(input: 
 pub const SET_ACCESS: &str = "mutation($input: SetUserAccessInput!) { setUserAccess(input: $input) { members { user { email } access { contractProducts { productCode } webSupport cloudServices } } userErrors { code field message } } }";
 /// The member list an admin reads.
 pub const MEMBERS: &str = "query($n: String!, $filter: MemberFilter, $search: String, $first: Int, $after: String) { contract(number: $n) { members(filter: $filter, search: $search, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { user { email firstName lastName } roles status access { contractProducts { productCode } webSupport cloudServices } } } } } }";
+
+/// A worker running beside the app (a second `roster worker`, in this process).
+pub struct WorkerHandle {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl WorkerHandle {
+    /// Stops it gracefully and waits.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .expect("worker task")
+            .expect("worker stops cleanly");
+    }
+
+    /// Kills it at once, as SIGKILL would: in-flight jobs are abandoned.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
+impl TestApp {
+    /// Starts another worker on the same database and queue, named `name`.
+    pub fn start_worker(&self, name: &str) -> WorkerHandle {
+        let mut settings = self.settings.clone();
+        settings.worker_name = Some(format!("{name}-{:08x}", rand::random::<u32>()));
+        let config = settings.resolve().expect("valid settings");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app::run_worker(&config, async move {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        WorkerHandle { stop, task }
+    }
+
+    /// Runs the `roster` command line in this process with this app's settings.
+    pub async fn roster(&self, args: &[&str]) -> std::process::ExitCode {
+        use clap::Parser as _;
+        let mut argv = vec!["roster".to_string()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let mut cli = roster_api::cli::Cli::parse_from(argv);
+        cli.settings = self.settings.clone();
+        roster_api::cli::run(cli).await
+    }
+}

@@ -20,16 +20,20 @@ pub async fn handle(envelope: Envelope, deps: Data<Arc<Deps>>) -> Result<(), Box
     };
     match outcome {
         Ok(()) => {
-            outbox::mark_done(&deps.store, envelope.outbox_id).await?;
+            if let Some(id) = envelope.outbox_id {
+                outbox::mark_done(&deps.store, id).await?;
+            }
             Ok(())
         }
         Err(JobError::Retry(e)) => {
-            tracing::warn!(job = envelope.job.name(), outbox_id = envelope.outbox_id, error = %e, "job failed; will retry");
+            tracing::warn!(job = envelope.job.name(), outbox_id = ?envelope.outbox_id, error = %e, "job failed; will retry");
             Err(e.into())
         }
         Err(JobError::Permanent(e)) => {
-            tracing::error!(job = envelope.job.name(), outbox_id = envelope.outbox_id, error = %e, "job failed for good");
-            outbox::mark_done(&deps.store, envelope.outbox_id).await?;
+            tracing::error!(job = envelope.job.name(), outbox_id = ?envelope.outbox_id, error = %e, "job failed for good");
+            if let Some(id) = envelope.outbox_id {
+                outbox::mark_done(&deps.store, id).await?;
+            }
             Err(AbortError::new(std::io::Error::other(e)).into())
         }
     }
@@ -77,6 +81,11 @@ pub async fn send_email(deps: &Deps, email_id: i64) -> Result<(), JobError> {
             emails::mark_failed(store.pool(), email_id, &e, true).await?;
             Err(JobError::Permanent(e))
         }
+        Err(SendError::Obsolete(why)) => {
+            emails::cancel(store.pool(), email_id, &why).await?;
+            tracing::info!(email_id, kind = %email.kind, why, "email no longer applies; cancelled");
+            Ok(())
+        }
         Err(SendError::Transient(e)) => {
             emails::mark_failed(store.pool(), email_id, &e, false).await?;
             Err(JobError::Retry(e))
@@ -96,7 +105,47 @@ async fn compose_and_send(deps: &Deps, email: &emails::EmailRow) -> Result<Strin
     };
     // The recipient's language now, not when the email was owed (R24).
     let language = recipient.as_ref().map_or("en", |u| u.language.as_str());
+    let contract = match email.contract_id {
+        Some(id) => contracts::by_id(deps.store.pool(), id)
+            .await
+            .map_err(|e| SendError::Transient(e.to_string()))?,
+        None => None,
+    };
+    if kind == EmailKind::RenewalNotice {
+        // R20: a renewal ends the old term's notices, even those already owed.
+        let term_end = params.get("termEnd").and_then(|v| v.as_str());
+        let current = contract
+            .as_ref()
+            .is_some_and(|c| c.status == "ACTIVE" && Some(c.end_date.as_str()) == term_end);
+        if !current {
+            return Err(SendError::Obsolete("the term was renewed or ended".into()));
+        }
+    }
     if let Some(obj) = params.as_object_mut() {
+        if let Some(c) = &contract {
+            let reseller = match c.reseller_id {
+                Some(id) => roster_store::resellers::by_id(deps.store.pool(), id)
+                    .await
+                    .map_err(|e| SendError::Transient(e.to_string()))?
+                    .map(|r| r.name),
+                None => None,
+            };
+            let mut fill = |key: &str, value: serde_json::Value| {
+                obj.entry(key.to_string()).or_insert(value);
+            };
+            fill("contractNumber", c.number.clone().into());
+            fill("company", c.company_name.clone().into());
+            fill("endDate", c.end_date.clone().into());
+            fill("renewalKind", c.renewal_kind.clone().into());
+            fill(
+                "resellerName",
+                reseller.unwrap_or_else(|| "your reseller".into()).into(),
+            );
+        }
+        if let Some(u) = &recipient {
+            obj.entry("firstName")
+                .or_insert_with(|| u.first_name.clone().into());
+        }
         obj.insert("email".into(), email.recipient.clone().into());
         obj.insert(
             "signInLink".into(),
@@ -150,4 +199,15 @@ async fn issue_token(deps: &Deps, user_id: i64) -> roster_store::StoreResult<Str
     let token = auth::issue_activation_token(&mut tx, user_id).await?;
     tx.commit().await?;
     Ok(token)
+}
+
+/// The worker's scheduled renewal pass (R20, R22), as of today (UTC).
+pub async fn renewal_tick(
+    _tick: apalis_cron::Tick,
+    deps: Data<Arc<Deps>>,
+) -> Result<(), BoxDynError> {
+    let today = chrono::Utc::now().date_naive();
+    let report = roster_store::renewals::run_pass(&deps.store, today).await?;
+    tracing::info!(%today, notices = report.notices, renewed = report.renewed, expired = report.expired, "renewal pass");
+    Ok(())
 }

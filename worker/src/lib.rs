@@ -28,6 +28,9 @@ use tokio::sync::Notify;
 pub const QUEUE: &str = "jobs";
 /// How often an idle worker and the relay look for new work.
 pub const POLL: Duration = Duration::from_millis(100);
+/// When the renewal pass runs: hourly, so a missed run is caught up within the hour (the pass
+/// is idempotent, so running it more often than daily costs nothing but a few queries).
+pub const RENEWAL_SCHEDULE: &str = "0 5 * * * *";
 
 /// Where jobs are queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +136,10 @@ async fn run_with<S: JsonStorage<Envelope>>(
         relay_stopped,
     ));
     let worker_deps = deps.clone();
+    let cron_deps = deps.clone();
+    let cron_name = format!("{name}-renewals");
+    let schedule = <cron::Schedule as std::str::FromStr>::from_str(RENEWAL_SCHEDULE)
+        .expect("the renewal schedule is a valid cron expression");
     let monitor = Monitor::new()
         .shutdown_timeout(Duration::from_secs(30))
         .register(move |_restarts| {
@@ -149,6 +156,12 @@ async fn run_with<S: JsonStorage<Envelope>>(
                 .data(worker_deps.clone())
                 .retry(RetryPolicy::retries(5).with_backoff(backoff))
                 .build(jobs::handle)
+        })
+        .register(move |_restarts| {
+            WorkerBuilder::new(cron_name.clone())
+                .backend(apalis_cron::CronScheduler::new(schedule.clone()))
+                .data(cron_deps.clone())
+                .build(jobs::renewal_tick)
         });
     let result = monitor
         .run_with_signal(async move {

@@ -28,6 +28,9 @@ pub enum SendError {
     /// A 4xx, a lost connection or a full disk: try again later.
     #[error("transient: {0}")]
     Transient(String),
+    /// The email no longer applies (its event was overtaken): cancel, do not send.
+    #[error("obsolete: {0}")]
+    Obsolete(String),
 }
 
 impl Mailer {

@@ -47,9 +47,8 @@ pub async fn relay_once<S: JsonStorage<Envelope>>(
     let mut failed = Vec::new();
     let mut first_error = None;
     for envelope in due {
-        let id = envelope.outbox_id;
-        if let Err(e) = storage.push(envelope).await {
-            failed.push(id);
+        if let Err(e) = storage.push(envelope.clone()).await {
+            failed.push(envelope);
             first_error.get_or_insert_with(|| e.to_string());
         }
     }

@@ -396,6 +396,24 @@ async fn reload_contract(ctx: &Context<'_>, id: i64) -> Result<Option<Contract>>
     }
 }
 
+#[derive(InputObject)]
+pub struct RenewContractInput {
+    pub contract_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct PublishReleaseInput {
+    pub product_code: String,
+    pub version: String,
+}
+
+#[derive(SimpleObject)]
+pub struct PublishReleasePayload {
+    /// New Release notices owed by this call (0 when the release was already published).
+    pub notices: i64,
+    pub user_errors: Vec<UserError>,
+}
+
 #[derive(Default)]
 pub struct CasesMutation;
 
@@ -669,6 +687,73 @@ impl CasesMutation {
             contract: Some(contract),
             user_errors: vec![],
         })
+    }
+
+    /// Renews the contract for another billing period (R20): the CM only, from 90 days before
+    /// the end date. An expired contract becomes ACTIVE again with its members' seats.
+    async fn renew_contract(
+        &self,
+        ctx: &Context<'_>,
+        input: RenewContractInput,
+    ) -> Result<SupportCasePayload> {
+        let c = ctx.data_unchecked::<Ctx>();
+        let contract = match gate(ctx, &input.contract_id, |_| Ok(Action::ManageBilling)).await? {
+            Gate::Open(contract) => contract,
+            Gate::Refused(e) => return Ok(case_payload(e)),
+        };
+        let today = chrono::Utc::now().date_naive();
+        match roster_store::renewals::renew_by_hand(&c.store, &c.actor(), &contract.row, today)
+            .await
+        {
+            Ok(row) => {
+                c.committed(Event::ContractChanged {
+                    contract_id: row.id,
+                    kind: "renewed",
+                });
+                Ok(SupportCasePayload {
+                    support_case: None,
+                    contract: Contract::visible(ctx, row).await?,
+                    user_errors: vec![],
+                })
+            }
+            Err(e) => Ok(case_payload(errors::user_errors(e)?)),
+        }
+    }
+
+    /// Staff publish a release (R23): the effective SC of every active contract product of the
+    /// product gets a New Release notice, once per contract product and release.
+    async fn publish_release(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishReleaseInput,
+    ) -> Result<PublishReleasePayload> {
+        let c = ctx.data_unchecked::<Ctx>();
+        c.require_staff()?;
+        let refused = |e: DomainError| PublishReleasePayload {
+            notices: 0,
+            user_errors: one(e.under(["input"])),
+        };
+        let code = match roster_domain::parse_code("productCode", &input.product_code) {
+            Ok(v) => v,
+            Err(e) => return Ok(refused(e)),
+        };
+        let version = match roster_domain::parse_code("version", &input.version) {
+            Ok(v) => v,
+            Err(e) => return Ok(refused(e)),
+        };
+        match roster_store::renewals::publish_release(&c.store, &c.actor(), &code, &version).await {
+            Ok(n) => {
+                c.wake.notify_one();
+                Ok(PublishReleasePayload {
+                    notices: n as i64,
+                    user_errors: vec![],
+                })
+            }
+            Err(e) => Ok(PublishReleasePayload {
+                notices: 0,
+                user_errors: errors::user_errors(e)?,
+            }),
+        }
     }
 
     /// Staff register a reseller.

@@ -1,0 +1,331 @@
+//! The renewal pass (R20, R22), renewing by hand (R20) and new-release notices (R23).
+//!
+//! The pass is set-based: one statement per notice threshold owes every notice due, keyed by
+//! contract, term and threshold, so it costs the same whether one contract or a million is
+//! due, and running it twice (or on two workers at once) owes nothing new. End-of-term work
+//! (auto-renewal, expiry) goes contract by contract, each guarded by its end date so two
+//! passes cannot both apply it.
+
+use crate::audit::{self, Actor};
+use crate::contracts::{self, ContractRow};
+use crate::emails::{self, NewEmail};
+use crate::members;
+use crate::{Store, StoreError, StoreResult, Tx, now_ms};
+use chrono::{Days, NaiveDate};
+use roster_domain::email_kind::EmailKind;
+use roster_domain::rules::{self, NOTICE_THRESHOLDS};
+use roster_domain::{BillingPeriod, DomainError, UserErrorCode};
+use serde_json::json;
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassReport {
+    pub notices: u64,
+    pub renewed: u64,
+    pub expired: u64,
+}
+
+/// Contracts handled per round of end-of-term work.
+const BATCH: i64 = 500;
+
+/// Runs one renewal pass as of `today`.
+pub async fn run_pass(store: &Store, today: NaiveDate) -> StoreResult<PassReport> {
+    let mut report = PassReport {
+        notices: owe_notices(store, today).await?,
+        ..PassReport::default()
+    };
+    loop {
+        let due: Vec<ContractRow> = sqlx::query_as(concat!(
+            "SELECT c.id, c.number, c.order_number, c.company_id, co.name AS company_name, \
+             c.status, c.support_level, c.renewal_kind, c.billing_period, c.start_date, \
+             c.end_date, c.reseller_id, c.cloud_credits, c.created_at \
+             FROM contracts c JOIN companies co ON co.id = c.company_id ",
+            "WHERE c.status = 'ACTIVE' AND c.end_date <= $1 ORDER BY c.id LIMIT $2"
+        ))
+        .bind(today.to_string())
+        .bind(BATCH)
+        .fetch_all(store.pool())
+        .await?;
+        if due.is_empty() {
+            break;
+        }
+        for contract in due {
+            if contract.renewal_kind == "AUTO" {
+                if renew(store, &Actor::System, &contract, true)
+                    .await?
+                    .is_some()
+                {
+                    report.renewed += 1;
+                }
+            } else if expire(store, &contract).await? {
+                report.expired += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Owes every renewal notice due on `today`: for each threshold, the contracts whose latest
+/// threshold passed is that one (R20: late but never stale).
+async fn owe_notices(store: &Store, today: NaiveDate) -> StoreResult<u64> {
+    let mut owed = 0;
+    let now = now_ms();
+    // Thresholds latest-first: 4 covers days_left 1..=4, 30 covers 5..=30, 45 covers 31..=45.
+    let mut lower = 0u64;
+    let mut sorted = NOTICE_THRESHOLDS;
+    sorted.sort_unstable();
+    for t in sorted {
+        let from = today.checked_add_days(Days::new(lower)).unwrap_or(today);
+        let to = today
+            .checked_add_days(Days::new(u64::from(t)))
+            .unwrap_or(today);
+        debug_assert_eq!(rules::due_renewal_notice(today, to), Some(t));
+        let done = sqlx::query(
+            "INSERT INTO emails (idem_key, kind, contract_id, user_id, recipient, params, created_at) \
+             SELECT 'renewal-notice:contract:' || CAST(c.id AS TEXT) || ':term:' || c.end_date \
+             || ':days:' || $3, 'renewal-notice', c.id, u.id, u.email, \
+             '{\"days\":' || $3 || ',\"termEnd\":\"' || c.end_date || '\"}', $4 \
+             FROM contracts c JOIN memberships m ON m.contract_id = c.id AND m.is_manager = 1 \
+             JOIN users u ON u.id = m.user_id \
+             WHERE c.status = 'ACTIVE' AND c.end_date > $1 AND c.end_date <= $2 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(t.to_string())
+        .bind(now)
+        .execute(store.pool())
+        .await?;
+        owed += done.rows_affected();
+        lower = u64::from(t);
+    }
+    Ok(owed)
+}
+
+/// Extends the term by its billing period (R20 by hand, R22 automatically): ACTIVE again, seats
+/// of an expired term restored, the CM owed a Renewal Confirmation. Returns the renewed
+/// contract, or `None` when someone else renewed this term first.
+pub async fn renew(
+    store: &Store,
+    actor: &Actor,
+    contract: &ContractRow,
+    automatic: bool,
+) -> StoreResult<Option<ContractRow>> {
+    let period: BillingPeriod = contract.billing_period.parse()?;
+    let end = NaiveDate::parse_from_str(&contract.end_date, "%Y-%m-%d")
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let next = rules::next_term_end(end, period);
+    let mut tx = store.begin().await?;
+    members::lock_contract(&mut tx, contract.id).await?;
+    let done = sqlx::query(
+        "UPDATE contracts SET start_date = end_date, end_date = $1, status = 'ACTIVE' \
+         WHERE id = $2 AND end_date = $3",
+    )
+    .bind(next.to_string())
+    .bind(contract.id)
+    .bind(&contract.end_date)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let restored = restore_access(&mut tx, contract.id).await?;
+    let cm = contracts::manager(&mut *tx, contract.id).await?;
+    let email = emails::enqueue(
+        &mut tx,
+        NewEmail {
+            kind: EmailKind::RenewalConfirmation,
+            idem_key: format!(
+                "renewal-confirmation:contract:{}:term:{}",
+                contract.id, next
+            ),
+            contract_id: Some(contract.id),
+            user_id: Some(cm.id),
+            recipient: cm.email.clone(),
+            params: json!({ "endDate": next.to_string(), "automatic": automatic }),
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(contract.id),
+        actor,
+        "contract.renewed",
+        &json!({
+            "automatic": automatic,
+            "endDate": { "before": contract.end_date, "after": next.to_string() },
+            "status": { "before": contract.status, "after": "ACTIVE" },
+            "seatsRestored": restored,
+            "emails": email.into_iter().collect::<Vec<_>>(),
+        }),
+    )
+    .await?;
+    let row = contracts::by_id(&mut *tx, contract.id).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// R22: a contract not renewed by its end date expires; its members lose product access, and
+/// the seats are kept aside so a later renewal restores them.
+async fn expire(store: &Store, contract: &ContractRow) -> StoreResult<bool> {
+    let mut tx = store.begin().await?;
+    members::lock_contract(&mut tx, contract.id).await?;
+    let done = sqlx::query(
+        "UPDATE contracts SET status = 'EXPIRED' WHERE id = $1 AND status = 'ACTIVE' AND end_date = $2",
+    )
+    .bind(contract.id)
+    .bind(&contract.end_date)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let moved = sqlx::query(
+        "INSERT INTO expired_access (contract_product_id, user_id, contract_id, granted_at) \
+         SELECT contract_product_id, user_id, contract_id, granted_at FROM product_access \
+         WHERE contract_id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind(contract.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query("DELETE FROM product_access WHERE contract_id = $1")
+        .bind(contract.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE contract_products SET seats_assigned = 0 WHERE contract_id = $1")
+        .bind(contract.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        Some(contract.id),
+        &Actor::System,
+        "contract.expired",
+        &json!({ "status": { "before": "ACTIVE", "after": "EXPIRED" }, "endDate": contract.end_date, "seatsSuspended": moved }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn restore_access(tx: &mut Tx, contract_id: i64) -> StoreResult<u64> {
+    let restored = sqlx::query(
+        "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at) \
+         SELECT e.contract_product_id, e.user_id, e.contract_id, e.granted_at FROM expired_access e \
+         JOIN memberships m ON m.contract_id = e.contract_id AND m.user_id = e.user_id \
+         WHERE e.contract_id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind(contract_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    sqlx::query("DELETE FROM expired_access WHERE contract_id = $1")
+        .bind(contract_id)
+        .execute(&mut **tx)
+        .await?;
+    if restored > 0 {
+        sqlx::query(
+            "UPDATE contract_products SET seats_assigned = \
+             (SELECT COUNT(*) FROM product_access pa WHERE pa.contract_product_id = contract_products.id) \
+             WHERE contract_id = $1",
+        )
+        .bind(contract_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(restored)
+}
+
+/// R20: the CM renews from 90 days before the end date.
+pub async fn renew_by_hand(
+    store: &Store,
+    actor: &Actor,
+    contract: &ContractRow,
+    today: NaiveDate,
+) -> StoreResult<ContractRow> {
+    let end = NaiveDate::parse_from_str(&contract.end_date, "%Y-%m-%d")
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if !rules::renewal_window_open(today, end) {
+        let opens = end
+            .checked_sub_days(Days::new(rules::RENEWAL_WINDOW_DAYS))
+            .unwrap_or(end);
+        return Err(DomainError::new(
+            UserErrorCode::RenewalWindowNotOpen,
+            format!("contract {} can be renewed from {opens}", contract.number),
+        )
+        .at(["input", "contractId"])
+        .into());
+    }
+    renew(store, actor, contract, false).await?.ok_or_else(|| {
+        DomainError::new(
+            UserErrorCode::InvalidInput,
+            "the contract was renewed meanwhile; reload it",
+        )
+        .into()
+    })
+}
+
+/// R23: staff publish a release; the effective SC of every active contract product of that
+/// product is owed a New Release notice, once per contract product and release. Returns how
+/// many notices were owed.
+pub async fn publish_release(
+    store: &Store,
+    actor: &Actor,
+    product_code: &str,
+    version: &str,
+) -> StoreResult<u64> {
+    let product: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM products WHERE upper(code) = upper($1)")
+            .bind(product_code)
+            .fetch_optional(store.pool())
+            .await?;
+    let Some((product_id, product_name)) = product else {
+        return Err(DomainError::not_found("product")
+            .at(["input", "productCode"])
+            .into());
+    };
+    let mut tx = store.begin().await?;
+    sqlx::query(
+        "INSERT INTO releases (product_id, version, published_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(product_id)
+    .bind(version)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    let (release_id,): (i64,) =
+        sqlx::query_as("SELECT id FROM releases WHERE product_id = $1 AND version = $2")
+            .bind(product_id)
+            .bind(version)
+            .fetch_one(&mut *tx)
+            .await?;
+    let params = json!({ "productName": product_name, "version": version }).to_string();
+    let owed = sqlx::query(
+        "INSERT INTO emails (idem_key, kind, contract_id, user_id, recipient, params, created_at) \
+         SELECT 'new-release:contract-product:' || CAST(cp.id AS TEXT) || ':release:' || CAST($2 AS TEXT), \
+         'new-release', c.id, u.id, u.email, $3, $4 \
+         FROM contract_products cp JOIN contracts c ON c.id = cp.contract_id \
+         JOIN users u ON u.id = COALESCE(cp.coordinator_user_id, \
+              (SELECT m.user_id FROM memberships m WHERE m.contract_id = c.id AND m.is_manager = 1)) \
+         WHERE cp.product_id = $1 AND c.status = 'ACTIVE' ON CONFLICT DO NOTHING",
+    )
+    .bind(product_id)
+    .bind(release_id)
+    .bind(params)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    audit::record(
+        &mut tx,
+        None,
+        actor,
+        "release.published",
+        &json!({ "product": product_id, "version": version, "notices": owed }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(owed)
+}
