@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod passwords;

@@ -5,6 +5,8 @@
 //! size). End dates are spread evenly over the next three years, so about 4% of contracts are
 //! inside the 45-day notice window, as in a steady-state book of annual contracts.
 
+#![allow(clippy::print_stdout)] // a benchmark prints its figures
+
 use roster_bench::Scratch;
 use roster_store::Store;
 use roster_store::renewals::run_pass;
@@ -35,11 +37,16 @@ async fn main() -> anyhow::Result<()> {
         sqlx::query(sql).bind(n).execute(&pg).await?;
     }
     for table in ["companies", "users", "contracts"] {
-        let sql = format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))");
+        let sql = format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+        );
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pg).await?;
     }
     sqlx::raw_sql("ANALYZE").execute(&pg).await?;
-    println!("seeded {n} contracts in {:.1} s", seed.elapsed().as_secs_f64());
+    println!(
+        "seeded {n} contracts in {:.1} s",
+        seed.elapsed().as_secs_f64()
+    );
 
     let first = Instant::now();
     let report = run_pass(&store, as_of).await?;
@@ -50,12 +57,24 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("| pass | contracts | notices owed | renewed | expired | time |");
     println!("|---|---|---|---|---|---|");
-    println!("| first | {n} | {} | {} | {} | {first_s:.3} s |", report.notices, report.renewed, report.expired);
-    println!("| second (immediately) | {n} | {} | {} | {} | {second_s:.3} s |", again.notices, again.renewed, again.expired);
+    println!(
+        "| first | {n} | {} | {} | {} | {first_s:.3} s |",
+        report.notices, report.renewed, report.expired
+    );
+    println!(
+        "| second (immediately) | {n} | {} | {} | {} | {second_s:.3} s |",
+        again.notices, again.renewed, again.expired
+    );
     println!();
-    println!("target: first pass <= 2 s: {}; second pass owes nothing: {}",
+    println!(
+        "target: first pass <= 2 s: {}; second pass owes nothing: {}",
         if first_s <= 2.0 { "met" } else { "NOT met" },
-        if again.notices == 0 && again.renewed == 0 && again.expired == 0 { "met" } else { "NOT met" });
+        if again.notices == 0 && again.renewed == 0 && again.expired == 0 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
     pg.close().await;
     store.close().await;
     scratch.drop_database().await?;

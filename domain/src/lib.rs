@@ -3,6 +3,7 @@
 //! Nothing here touches a database, a queue or the network, so every rule can be tested on its
 //! own. Transport (GraphQL) and storage translate to and from these types and call these rules.
 
+pub mod advice;
 pub mod email_kind;
 pub mod error;
 pub mod policy;

@@ -95,6 +95,8 @@ CREATE TABLE product_access (
     user_id              BIGINT NOT NULL REFERENCES users (id),
     contract_id          BIGINT NOT NULL REFERENCES contracts (id),
     granted_at           BIGINT NOT NULL,
+    -- 1 for the seats an admin gets by their role (R3, R5), not by a deliberate grant.
+    by_default           BIGINT NOT NULL DEFAULT 0 CHECK (by_default IN (0, 1)),
     PRIMARY KEY (contract_product_id, user_id)
 );
 CREATE INDEX product_access_member_idx ON product_access (contract_id, user_id);

@@ -5,6 +5,7 @@ CREATE TABLE expired_access (
     user_id              BIGINT NOT NULL REFERENCES users (id),
     contract_id          BIGINT NOT NULL REFERENCES contracts (id),
     granted_at           BIGINT NOT NULL,
+    by_default           BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (contract_product_id, user_id)
 );
 CREATE INDEX expired_access_contract_idx ON expired_access (contract_id);

@@ -53,31 +53,51 @@ pub struct AuditRow {
     pub at: i64,
 }
 
-/// Entries of a contract, newest first, after the cursor `before_id`.
+/// Which entries to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// `user:<id>`, `staff:<id>` or `system`.
+    pub actor: Option<String>,
+    /// e.g. `access.changed`.
+    pub kind: Option<String>,
+    /// From this time (ms), inclusive.
+    pub from: Option<i64>,
+    /// Up to this time (ms), exclusive.
+    pub to: Option<i64>,
+}
+
+/// Entries of a contract matching `filter`, newest first, after the cursor `before_id`, and
+/// how many match in all.
 pub async fn for_contract<'c, E: Executor<'c, Database = Any>>(
     db: E,
     contract_id: i64,
+    filter: &AuditFilter,
     before_id: i64,
     limit: i64,
-) -> StoreResult<Vec<AuditRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, contract_id, actor, kind, detail, at FROM audit_log \
-         WHERE contract_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+) -> StoreResult<(Vec<AuditRow>, i64)> {
+    let rows: Vec<AuditPageRow> = sqlx::query_as(
+        "SELECT id, contract_id, actor, kind, detail, at, total FROM ( \
+         SELECT id, contract_id, actor, kind, detail, at, COUNT(*) OVER () AS total FROM audit_log \
+         WHERE contract_id = $1 AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR kind = $3) \
+         AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5)) matching \
+         WHERE id < $6 ORDER BY id DESC LIMIT $7",
     )
     .bind(contract_id)
+    .bind(filter.actor.clone())
+    .bind(filter.kind.clone())
+    .bind(filter.from)
+    .bind(filter.to)
     .bind(before_id)
     .bind(limit)
     .fetch_all(db)
-    .await?)
+    .await?;
+    let total = rows.first().map_or(0, |r| r.total);
+    Ok((rows.into_iter().map(|r| r.row).collect(), total))
 }
 
-pub async fn count_for_contract<'c, E: Executor<'c, Database = Any>>(
-    db: E,
-    contract_id: i64,
-) -> StoreResult<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE contract_id = $1")
-        .bind(contract_id)
-        .fetch_one(db)
-        .await?;
-    Ok(n)
+#[derive(sqlx::FromRow)]
+struct AuditPageRow {
+    #[sqlx(flatten)]
+    row: AuditRow,
+    total: i64,
 }

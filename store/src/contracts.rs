@@ -238,6 +238,84 @@ pub async fn standing(
     })
 }
 
+/// What `user` is to each of `contracts`, in four statements however many contracts there
+/// are (a contract list must not cost a query per row).
+pub async fn standings(
+    conn: &mut AnyConnection,
+    user: &UserRow,
+    contracts: &[ContractRow],
+) -> StoreResult<std::collections::BTreeMap<i64, Standing>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let memberships: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT contract_id, is_manager, designated_caller, web_support FROM memberships WHERE user_id = $1",
+    )
+    .bind(user.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let coordinated: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT contract_id, id FROM contract_products WHERE coordinator_user_id = $1",
+    )
+    .bind(user.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let held: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT contract_id, contract_product_id FROM product_access WHERE user_id = $1",
+    )
+    .bind(user.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let readable: BTreeSet<i64> = match user.reseller_id {
+        Some(r) => sqlx::query_as::<_, (i64,)>(
+            "SELECT contract_id FROM reseller_case_access WHERE reseller_id = $1 AND can_view = 1",
+        )
+        .bind(r)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(c,)| c)
+        .collect(),
+        None => BTreeSet::new(),
+    };
+    let members: BTreeMap<i64, (i64, i64, i64)> = memberships
+        .into_iter()
+        .map(|(c, m, d, w)| (c, (m, d, w)))
+        .collect();
+    let mut out = BTreeMap::new();
+    for contract in contracts {
+        let support_level = contract.support_level.parse::<SupportLevel>().ok();
+        let coordinates: BTreeSet<i64> = coordinated
+            .iter()
+            .filter(|(c, _)| *c == contract.id)
+            .map(|(_, cp)| *cp)
+            .collect();
+        let standing = match members.get(&contract.id) {
+            None => Standing {
+                support_level,
+                reseller_views_cases: readable.contains(&contract.id),
+                ..Standing::default()
+            },
+            Some((m, d, w)) => Standing {
+                member: true,
+                is_manager: flag(*m),
+                products: held
+                    .iter()
+                    .filter(|(c, _)| *c == contract.id)
+                    .map(|(_, cp)| *cp)
+                    .collect(),
+                web_support: flag(*w),
+                named_caller: support_level == Some(SupportLevel::Advanced)
+                    && (flag(*m) || !coordinates.is_empty() || flag(*d)),
+                coordinates,
+                coordinator_terms_accepted: user.coordinator_terms_at.is_some(),
+                reseller_views_cases: readable.contains(&contract.id),
+                support_level,
+            },
+        };
+        out.insert(contract.id, standing);
+    }
+    Ok(out)
+}
+
 /// What [`process_order`] did.
 #[derive(Debug, Clone)]
 pub struct OrderOutcome {
@@ -375,8 +453,8 @@ async fn create_order(
         .fetch_one(&mut **tx)
         .await?;
         sqlx::query(
-            "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at, \
+             by_default) VALUES ($1, $2, $3, $4, 1)",
         )
         .bind(cp_id)
         .bind(cm.id)

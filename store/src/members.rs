@@ -216,6 +216,7 @@ pub async fn grant_product(
     contract_product_id: i64,
     product_name: &str,
     user_id: i64,
+    by_default: bool,
 ) -> StoreResult<bool> {
     let held: Option<(i64,)> = sqlx::query_as(
         "SELECT user_id FROM product_access WHERE contract_product_id = $1 AND user_id = $2",
@@ -240,13 +241,14 @@ pub async fn grant_product(
         return Err(seat_limit(product_name).into());
     }
     sqlx::query(
-        "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at) \
-         VALUES ($1, $2, $3, $4)",
+        "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at, \
+         by_default) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(contract_product_id)
     .bind(user_id)
     .bind(contract_id)
     .bind(now_ms())
+    .bind(i64::from(by_default))
     .execute(&mut **tx)
     .await?;
     Ok(true)
@@ -528,4 +530,39 @@ pub async fn users_by_ids<'c, E: Executor<'c, Database = Any>>(
     .bind(contract_id)
     .fetch_all(db)
     .await?)
+}
+
+/// What the contract's advice is computed from (R27, "the absent CM").
+pub async fn advice_facts(
+    conn: &mut sqlx::AnyConnection,
+    contract_id: i64,
+) -> StoreResult<roster_domain::advice::AdviceFacts> {
+    let (coordinators, pending): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM contract_products WHERE contract_id = $1 AND coordinator_user_id IS NOT NULL), \
+         (SELECT COUNT(*) FROM memberships WHERE contract_id = $1 AND status = 'PENDING')",
+    )
+    .bind(contract_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let idle: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT u.first_name, u.last_name, p.name FROM product_access pa \
+         JOIN contract_products cp ON cp.id = pa.contract_product_id \
+         JOIN products p ON p.id = cp.product_id JOIN users u ON u.id = pa.user_id \
+         JOIN memberships m ON m.contract_id = pa.contract_id AND m.user_id = pa.user_id \
+         WHERE pa.contract_id = $1 AND pa.by_default = 1 AND cp.seats_assigned >= cp.seats \
+         AND (m.is_manager = 1 OR EXISTS (SELECT 1 FROM contract_products c2 \
+              WHERE c2.contract_id = pa.contract_id AND c2.coordinator_user_id = pa.user_id)) \
+         ORDER BY u.last_name, u.first_name, p.name",
+    )
+    .bind(contract_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(roster_domain::advice::AdviceFacts {
+        has_coordinator: coordinators > 0,
+        pending_members: pending,
+        idle_admin_seats: idle
+            .into_iter()
+            .map(|(f, l, p)| (format!("{f} {l}"), p))
+            .collect(),
+    })
 }

@@ -181,8 +181,8 @@ async fn expire(store: &Store, contract: &ContractRow) -> StoreResult<bool> {
         return Ok(false);
     }
     let moved = sqlx::query(
-        "INSERT INTO expired_access (contract_product_id, user_id, contract_id, granted_at) \
-         SELECT contract_product_id, user_id, contract_id, granted_at FROM product_access \
+        "INSERT INTO expired_access (contract_product_id, user_id, contract_id, granted_at, by_default) \
+         SELECT contract_product_id, user_id, contract_id, granted_at, by_default FROM product_access \
          WHERE contract_id = $1 ON CONFLICT DO NOTHING",
     )
     .bind(contract.id)
@@ -211,8 +211,8 @@ async fn expire(store: &Store, contract: &ContractRow) -> StoreResult<bool> {
 
 async fn restore_access(tx: &mut Tx, contract_id: i64) -> StoreResult<u64> {
     let restored = sqlx::query(
-        "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at) \
-         SELECT e.contract_product_id, e.user_id, e.contract_id, e.granted_at FROM expired_access e \
+        "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at, by_default) \
+         SELECT e.contract_product_id, e.user_id, e.contract_id, e.granted_at, e.by_default FROM expired_access e \
          JOIN memberships m ON m.contract_id = e.contract_id AND m.user_id = e.user_id \
          WHERE e.contract_id = $1 ON CONFLICT DO NOTHING",
     )

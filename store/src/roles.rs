@@ -224,7 +224,8 @@ async fn apply_access(
     }
     for cp in &grant.contract_products {
         let name = scope.products[cp].product_name.clone();
-        members::grant_product(&mut scope.tx, scope.contract.id, *cp, &name, user_id).await?;
+        members::grant_product(&mut scope.tx, scope.contract.id, *cp, &name, user_id, false)
+            .await?;
     }
     let mut web = before.access.web_support;
     if revoke.web_support == Some(true) {
@@ -455,7 +456,7 @@ pub async fn assign_coordinator(
         members::set_coordinator(&mut scope.tx, *cp, Some(user.id)).await?;
         let name = scope.products[cp].product_name.clone();
         // R5: a seat if one is free; without one the SC is still assigned.
-        match members::grant_product(&mut scope.tx, contract_id, *cp, &name, user.id).await {
+        match members::grant_product(&mut scope.tx, contract_id, *cp, &name, user.id, true).await {
             Ok(_) | Err(StoreError::Domain(_)) => {}
             Err(e) => return Err(e.into()),
         }

@@ -577,3 +577,63 @@ impl TestApp {
         roster_api::cli::run(cli).await
     }
 }
+
+impl TestApp {
+    /// Places an order and provisions it at once, without a worker (emails stay queued).
+    pub async fn contract_without_worker(
+        &self,
+        order_number: &str,
+        cm_email: &str,
+        products: &[(&str, i64)],
+    ) -> ContractRef {
+        let lines: Vec<Value> = products
+            .iter()
+            .map(|(code, seats)| json!({ "productCode": code, "productName": format!("{code} product"), "seats": seats }))
+            .collect();
+        let data = self
+            .staff(PROCESS_ORDER, json!({ "input": order_input(order_number, cm_email, "ADVANCED", "MANUAL", json!(lines)) }))
+            .await;
+        let c = &data["processOrder"]["contract"];
+        let id = roster_api::graphql::ids::decode(
+            roster_api::graphql::ids::Kind::Contract,
+            c["id"].as_str().unwrap(),
+        )
+        .unwrap();
+        roster_store::contracts::provision(&self.store, id)
+            .await
+            .unwrap();
+        ContractRef {
+            id: c["id"].as_str().unwrap().to_string(),
+            number: c["number"].as_str().unwrap().to_string(),
+            products: c["products"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p.get("productCode")
+                            .and_then(Value::as_str)
+                            .unwrap()
+                            .to_string(),
+                        p["id"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// A session for a user, set up directly in the store (for tests that run no worker).
+    pub async fn session_for(&self, email: &str) -> String {
+        let email = roster_domain::Email::parse(email).unwrap();
+        let user = roster_store::users::by_email(self.store.pool(), &email)
+            .await
+            .unwrap()
+            .expect("a user");
+        let mut tx = self.store.begin().await.unwrap();
+        let token = roster_store::auth::create_session(&mut tx, user.id)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        token
+    }
+}

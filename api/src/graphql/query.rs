@@ -162,12 +162,21 @@ pub async fn list_contracts(
     };
     let rows = rows.map_err(errors::store)?;
     let total = total.map_err(errors::store)?;
-    let mut nodes = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id = row.id;
-        if let Some(contract) = Contract::visible(ctx, row).await? {
-            nodes.push((id, contract));
+    let mut standings = match &c.user {
+        Some(user) => {
+            let mut conn = pool.acquire().await.map_err(|e| errors::internal(&e))?;
+            contracts::standings(&mut conn, user, &rows)
+                .await
+                .map_err(errors::store)?
         }
-    }
+        None => Default::default(),
+    };
+    let nodes = rows
+        .into_iter()
+        .map(|row| {
+            let standing = standings.remove(&row.id);
+            (row.id, Contract::with_standing(row, standing))
+        })
+        .collect();
     Ok(connection(nodes, limit, after_id > 0, total))
 }

@@ -240,6 +240,15 @@ impl Contract {
         }
     }
 
+    /// Wraps a contract whose standing was already judged visible (lists load standings in
+    /// bulk).
+    pub fn with_standing(row: ContractRow, standing: Option<Standing>) -> Contract {
+        Contract {
+            row: Arc::new(row),
+            standing: Arc::new(standing),
+        }
+    }
+
     pub fn allows(&self, ctx: &Context<'_>, action: &Action) -> bool {
         decide(
             ctx.data_unchecked::<Ctx>().principal,
@@ -426,6 +435,7 @@ impl Contract {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
+        filter: Option<AuditLogFilter>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Option<Connection<String, AuditEntry, ConnectionFields>>> {
@@ -434,13 +444,35 @@ impl Contract {
         }
         let (limit, after_id) = page_args(first, after.as_deref())?;
         let before = if after_id > 0 { after_id } else { i64::MAX };
+        let filter = filter.unwrap_or_default();
+        let actor = match &filter.actor {
+            None => None,
+            Some(id) => Some(match ids::decode(Kind::User, id) {
+                Some(n) => format!("user:{n}"),
+                None if id.as_str() == "system" || id.starts_with("staff:") => id.to_string(),
+                None => {
+                    return Err(async_graphql::Error::new(
+                        "actor is a user ID, staff:<id> or system",
+                    ));
+                }
+            }),
+        };
+        let store_filter = roster_store::audit::AuditFilter {
+            actor,
+            kind: filter.kind.clone(),
+            from: filter.from.map(|t| t.timestamp_millis()),
+            to: filter.to.map(|t| t.timestamp_millis()),
+        };
         let store = &ctx.data_unchecked::<Ctx>().store;
-        let rows = roster_store::audit::for_contract(store.pool(), self.row.id, before, limit + 1)
-            .await
-            .map_err(errors::store)?;
-        let total = roster_store::audit::count_for_contract(store.pool(), self.row.id)
-            .await
-            .map_err(errors::store)?;
+        let (rows, total) = roster_store::audit::for_contract(
+            store.pool(),
+            self.row.id,
+            &store_filter,
+            before,
+            limit + 1,
+        )
+        .await
+        .map_err(errors::store)?;
         let nodes = rows
             .into_iter()
             .map(|r| {
@@ -500,6 +532,30 @@ impl Contract {
             .map(Into::into))
     }
 
+    /// Risks the contract's admins should act on, recomputed on every read; empty for
+    /// those who are not admins.
+    async fn advice(&self, ctx: &Context<'_>) -> Result<Vec<Advice>> {
+        if !self.allows(ctx, &Action::ViewMembers) {
+            return Ok(vec![]);
+        }
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        let mut conn = store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| errors::internal(&e))?;
+        let facts = roster_store::members::advice_facts(&mut conn, self.row.id)
+            .await
+            .map_err(errors::store)?;
+        Ok(roster_domain::advice::advice(&facts)
+            .into_iter()
+            .map(|(code, message)| Advice {
+                code: code.as_str().to_string(),
+                message,
+            })
+            .collect())
+    }
+
     /// Designated Named Callers allowed (R13): max(2, floor(seats / 10)) on ADVANCED, 0 on BASIC.
     async fn named_caller_limit(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
         if self.reader_only() {
@@ -526,6 +582,27 @@ pub struct MemberFilter {
     pub web_support: Option<bool>,
     pub status: Option<MemberStatusGql>,
     pub role: Option<RoleGql>,
+}
+
+/// Which audit entries to read (R25).
+#[derive(async_graphql::InputObject, Clone, Debug, Default)]
+pub struct AuditLogFilter {
+    /// A user's ID, `staff:<key id>` or `system`.
+    pub actor: Option<ID>,
+    /// e.g. `member.added`, `access.changed`, `contract.renewed`.
+    pub kind: Option<String>,
+    /// From this time, inclusive.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Up to this time, exclusive.
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A risk an admin should act on (API.md `Advice`).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Advice {
+    /// `SOLE_ADMINISTRATOR`, `PENDING_MEMBERS` or `IDLE_ADMIN_SEATS`.
+    pub code: String,
+    pub message: String,
 }
 
 /// One change on a contract (R25).

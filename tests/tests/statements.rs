@@ -1,0 +1,113 @@
+//! No N+1: a members page and a contract list cost the same number of SQL statements whatever
+//! their size (R27; the performance issue's statement-count guard).
+//!
+//! sqlx reports every statement as a tracing event (target `sqlx::query`); a layer counts them.
+//! One test runs both backends in turn, so no other test's statements are counted.
+
+use roster_tests::{Backend, MEMBERS, TestApp};
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tracing_subscriber::layer::SubscriberExt as _;
+
+static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+struct Counter;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counter {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if event.metadata().target().starts_with("sqlx::query") {
+            STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+async fn statements_for(app: &TestApp, token: &str, query: &str, vars: serde_json::Value) -> usize {
+    let before = STATEMENTS.load(Ordering::SeqCst);
+    let data = app.data(Some(token), query, vars).await;
+    assert!(!data.is_null());
+    STATEMENTS.load(Ordering::SeqCst) - before
+}
+
+async fn check(backend: Backend) {
+    let app = TestApp::spawn_with(backend, false).await;
+    let c = app
+        .contract_without_worker(
+            "STMT-1",
+            "cm@stmt.example",
+            &[("ACAD", 500), ("REVIT", 500)],
+        )
+        .await;
+    let emails: Vec<String> = (0..120).map(|i| format!("m{i:03}@stmt.example")).collect();
+    let token = app.session_for("cm@stmt.example").await;
+    for chunk in emails.chunks(50) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let r = app
+            .add_users(
+                &token,
+                &c,
+                &refs,
+                json!({ "contractProductIds": [c.product("ACAD")], "webSupport": true }),
+            )
+            .await;
+        assert_eq!(r["userErrors"], json!([]));
+    }
+    let page = |n: i64| json!({ "n": c.number, "first": n });
+    let ten = statements_for(&app, &token, MEMBERS, page(10)).await;
+    let hundred = statements_for(&app, &token, MEMBERS, page(100)).await;
+    eprintln!("{backend:?}: members page of 10: {ten} statements, of 100: {hundred}");
+    assert!(ten > 0, "the counter sees statements");
+    assert_eq!(
+        ten, hundred,
+        "a members page costs the same whatever its size"
+    );
+
+    for i in 0..25 {
+        app.contract_without_worker(&format!("STMT-L{i}"), "cm@stmt.example", &[("ACAD", 5)])
+            .await;
+    }
+    const LIST: &str = "query($n: Int) { contracts(first: $n) { totalCount edges { node { number status company { name } term { endDate } } } } }";
+    let staff = app.staff_key.clone();
+    let one = statements_for(&app, &staff, LIST, json!({ "n": 1 })).await;
+    let twenty = statements_for(&app, &staff, LIST, json!({ "n": 20 })).await;
+    eprintln!("{backend:?}: contract list of 1: {one} statements, of 20: {twenty}");
+    assert_eq!(
+        one, twenty,
+        "a contract list costs the same whatever its size"
+    );
+    assert!(
+        twenty <= 3,
+        "at most 3 statements per list request, got {twenty}"
+    );
+    // A user's list (standings loaded in bulk, not per contract).
+    let mine_one = statements_for(&app, &token, LIST, json!({ "n": 1 })).await;
+    let mine_twenty = statements_for(&app, &token, LIST, json!({ "n": 20 })).await;
+    eprintln!(
+        "{backend:?}: a user's contract list of 1: {mine_one} statements, of 20: {mine_twenty}"
+    );
+    assert_eq!(mine_one, mine_twenty);
+    app.stop().await;
+}
+
+#[test]
+fn member_pages_and_contract_lists_cost_constant_statements() {
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("sqlx::query", tracing::Level::TRACE),
+        )
+        .with(Counter);
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        check(Backend::Sqlite).await;
+        check(Backend::Postgres).await;
+    });
+}
