@@ -51,6 +51,7 @@ pub fn worker_parts(config: &Config, store: Store) -> anyhow::Result<(Arc<Deps>,
             mailer,
             from: config.mail_from.clone(),
             public_url: config.public_url.clone(),
+            redeliver_after: config.redeliver_after,
         }),
         WorkerConfig {
             queue,

@@ -39,6 +39,25 @@ pub enum Command {
     /// Renewal notices, auto-renewals and expiries.
     #[command(subcommand)]
     Renewals(RenewalsCommand),
+    /// Emails that failed for good (dead letters): list and replay them.
+    #[command(subcommand)]
+    Emails(EmailsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmailsCommand {
+    /// List emails given up as FAILED, newest first.
+    Failed {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Queue FAILED emails again with fresh attempts: one by id, or all of them.
+    Replay {
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +134,34 @@ async fn execute(command: Command, config: &Config) -> anyhow::Result<ExitCode> 
                 "roster: renewal pass as of {today}: {} notices owed, {} contracts renewed, {} expired",
                 report.notices, report.renewed, report.expired
             );
+        }
+        Command::Emails(EmailsCommand::Failed { limit }) => {
+            let store = app::open_store(config, 1).await?;
+            let failed = roster_store::emails::failed(store.pool(), limit.clamp(1, 1000)).await?;
+            store.close().await;
+            let mut lines = vec!["id\tkind\tattempts\tcreated\tlast error".to_string()];
+            for e in &failed {
+                let when =
+                    chrono::DateTime::from_timestamp_millis(e.created_at).unwrap_or_default();
+                lines.push(format!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    e.id,
+                    e.kind,
+                    e.attempts,
+                    when.format("%Y-%m-%d %H:%M"),
+                    e.last_error
+                        .as_deref()
+                        .unwrap_or("")
+                        .replace(['\n', '\r', '\t'], " ")
+                ));
+            }
+            return Ok(print(&lines.join("\n")));
+        }
+        Command::Emails(EmailsCommand::Replay { id, all }) => {
+            let store = app::open_store(config, 1).await?;
+            let n = roster_store::emails::replay(store.pool(), if all { None } else { id }).await?;
+            store.close().await;
+            eprintln!("roster: {n} email(s) queued again");
         }
         Command::Schema => unreachable!("handled before configuration"),
     }

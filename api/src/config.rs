@@ -41,6 +41,10 @@ pub struct Settings {
     /// Unique name of this worker process (defaults to host and process id).
     #[arg(long, env = "ROSTER_WORKER_NAME", global = true)]
     pub worker_name: Option<String>,
+    /// After how long a job handed to the queue but not finished is handed over again, e.g.
+    /// `5m` (the queue lost it: a Redis restart, a killed worker).
+    #[arg(long, env = "ROSTER_REDELIVER_AFTER", global = true)]
+    pub redeliver_after: Option<String>,
     /// Namespace of the queue in Redis, so several deployments can share one server.
     #[arg(long, env = "ROSTER_QUEUE_NAMESPACE", global = true)]
     pub queue_namespace: Option<String>,
@@ -75,6 +79,7 @@ pub struct Config {
     pub provisioning_delay: Duration,
     pub introspection: bool,
     pub worker_name: String,
+    pub redeliver_after: Duration,
 }
 
 /// A setting that is not valid: `Display` is the one line printed at start-up.
@@ -216,6 +221,17 @@ impl Settings {
             )
         })?;
 
+        let redeliver_raw = self.redeliver_after.as_deref().unwrap_or("5m");
+        let redeliver_after = humantime::parse_duration(redeliver_raw)
+            .ok()
+            .filter(|d| *d >= Duration::from_millis(500))
+            .ok_or_else(|| {
+                bad(
+                    "ROSTER_REDELIVER_AFTER",
+                    format!("{redeliver_raw:?} is not a duration of at least 500ms, such as 5m"),
+                )
+            })?;
+
         let introspection = match self.introspection.as_deref() {
             None => true,
             Some(v) => {
@@ -242,6 +258,7 @@ impl Settings {
             provisioning_delay,
             introspection,
             worker_name,
+            redeliver_after,
         })
     }
 }

@@ -8,8 +8,8 @@ use crate::{StoreResult, Tx, now_ms};
 use roster_domain::email_kind::EmailKind;
 use sqlx::{Any, Executor};
 
-/// How long a sender may hold a claimed email before another may try.
-pub const CLAIM_MS: i64 = 60_000;
+/// Attempts before an email is given up as FAILED (the dead letter an operator replays).
+pub const MAX_ATTEMPTS: i64 = 8;
 
 /// An email to owe.
 #[derive(Debug, Clone)]
@@ -75,15 +75,19 @@ pub async fn by_id<'c, E: Executor<'c, Database = Any>>(
     .await?)
 }
 
-/// Claims a QUEUED email for sending; `false` when it is sent, failed, or held by another
-/// sender right now.
-pub async fn claim<'c, E: Executor<'c, Database = Any>>(db: E, id: i64) -> StoreResult<bool> {
+/// Claims a QUEUED email for sending for `claim_ms`; `false` when it is sent, failed, or held
+/// by another sender right now.
+pub async fn claim<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: i64,
+    claim_ms: i64,
+) -> StoreResult<bool> {
     let now = now_ms();
     let done = sqlx::query(
         "UPDATE emails SET claimed_until = $1, attempts = attempts + 1 WHERE id = $2 \
          AND status = 'QUEUED' AND (claimed_until IS NULL OR claimed_until < $3)",
     )
-    .bind(now + CLAIM_MS)
+    .bind(now + claim_ms)
     .bind(id)
     .bind(now)
     .execute(db)
@@ -170,4 +174,35 @@ pub async fn count_for_contract<'c, E: Executor<'c, Database = Any>>(
         .fetch_one(db)
         .await?;
     Ok(n)
+}
+
+/// Emails given up as FAILED (the dead letters), newest first.
+pub async fn failed<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    limit: i64,
+) -> StoreResult<Vec<EmailRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, idem_key, kind, contract_id, user_id, recipient, params, status, attempts, \
+         last_error, message_id, created_at, sent_at FROM emails WHERE status = 'FAILED' \
+         ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Puts a FAILED email (or, with `None`, every FAILED email) back in the queue with fresh
+/// attempts. Returns how many were replayed.
+pub async fn replay<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: Option<i64>,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE emails SET status = 'QUEUED', attempts = 0, relayed_at = NULL, claimed_until = NULL \
+         WHERE status = 'FAILED' AND ($1 IS NULL OR id = $1)",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -12,7 +12,7 @@
 use crate::{Backend, Store, StoreResult, Tx, now_ms};
 use serde::{Deserialize, Serialize};
 
-/// A row handed to the queue but not done after this long is handed over again.
+/// By default, a job handed to the queue but not done after this long is handed over again.
 pub const REDELIVER_AFTER_MS: i64 = 5 * 60 * 1000;
 
 /// A unit of background work.
@@ -61,9 +61,13 @@ pub async fn enqueue(tx: &mut Tx, job: &Job, due_at: i64) -> StoreResult<i64> {
 /// Takes up to `limit` jobs due for handing over (outbox rows and queued emails) and marks
 /// them handed over, one statement each; on PostgreSQL concurrent relays skip each other's
 /// rows.
-pub async fn claim_due(store: &Store, limit: i64) -> StoreResult<Vec<Envelope>> {
+pub async fn claim_due(
+    store: &Store,
+    limit: i64,
+    redeliver_after_ms: i64,
+) -> StoreResult<Vec<Envelope>> {
     let now = now_ms();
-    let stale = now - REDELIVER_AFTER_MS;
+    let stale = now - redeliver_after_ms;
     let (jobs_sql, emails_sql) = match store.backend() {
         Backend::Postgres => (
             "UPDATE outbox SET relayed_at = $1 WHERE id IN (SELECT id FROM outbox \

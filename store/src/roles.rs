@@ -585,3 +585,43 @@ pub async fn set_named_callers(
     scope.commit().await?;
     Ok(to_change)
 }
+
+/// An admin sends a member their Get Started or Permissions Changed email again. A Get
+/// Started for a User ID not activated yet carries a fresh activation link; issuing it voids
+/// the old one.
+pub async fn resend(
+    store: &Store,
+    actor: &Actor,
+    contract_id: i64,
+    user_id: i64,
+    kind: EmailKind,
+) -> ChangeResult<()> {
+    let mut scope = Scope::open(store, contract_id).await?;
+    let Some(member) = scope.member(user_id).await? else {
+        return refuse(DomainError::new(
+            UserErrorCode::NotAMember,
+            "that user is not on this contract",
+        ));
+    };
+    let email = match kind {
+        EmailKind::GetStarted => {
+            let user = users::by_id(&mut *scope.tx, user_id)
+                .await?
+                .ok_or_else(|| {
+                    Outcome::Failed(StoreError::Corrupt("member without user".into()))
+                })?;
+            let role = if member.is_manager() {
+                "CONTRACT_MANAGER"
+            } else {
+                "USER"
+            };
+            scope.owe_get_started(&user, role).await?
+        }
+        _ => scope.owe_permissions_changed(user_id).await?,
+    };
+    scope
+        .audit(actor, "email.resent", json!({ "user": user_id, "kind": kind.as_str(), "emails": email.into_iter().collect::<Vec<_>>() }))
+        .await?;
+    scope.commit().await?;
+    Ok(())
+}

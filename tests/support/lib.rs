@@ -125,6 +125,15 @@ impl TestApp {
     /// Spawns Roster; `with_worker = false` leaves jobs queued (for tests that run workers
     /// of their own).
     pub async fn spawn_with(backend: Backend, with_worker: bool) -> TestApp {
+        Self::spawn_configured(backend, with_worker, |_| {}).await
+    }
+
+    /// Spawns Roster after `configure` adjusts its settings.
+    pub async fn spawn_configured(
+        backend: Backend,
+        with_worker: bool,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("a temp dir");
         let queue_namespace = unique("rt");
         let mut settings = Settings {
@@ -150,6 +159,7 @@ impl TestApp {
             smtp = Some(sink);
             pg_database = Some(db);
         }
+        configure(&mut settings);
         let config = settings.resolve().expect("test settings are valid");
         let running = app::start(&config, with_worker)
             .await
@@ -311,6 +321,23 @@ impl TestApp {
             .await
             .unwrap();
         n
+    }
+
+    /// Loses every job queued in Redis, as a Redis restart without persistence would.
+    pub async fn lose_queue(&self) {
+        clean_redis(&self.queue_namespace)
+            .await
+            .expect("Redis answers");
+    }
+
+    /// Emails in the ledger by status.
+    pub async fn email_statuses(&self) -> std::collections::BTreeMap<String, i64> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM emails GROUP BY status")
+                .fetch_all(self.store.pool())
+                .await
+                .unwrap();
+        rows.into_iter().collect()
     }
 
     /// Stops Roster and removes what the test created.

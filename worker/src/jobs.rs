@@ -65,7 +65,7 @@ pub async fn send_email(deps: &Deps, email_id: i64) -> Result<(), JobError> {
     if email.status != "QUEUED" {
         return Ok(());
     }
-    if !emails::claim(store.pool(), email_id).await? {
+    if !emails::claim(store.pool(), email_id, deps.redeliver_after_ms()).await? {
         // Another sender holds it right now; if it dies, its claim lapses and a retry sends.
         return Err(JobError::Retry(format!(
             "email {email_id} is being sent by another worker"
@@ -87,6 +87,12 @@ pub async fn send_email(deps: &Deps, email_id: i64) -> Result<(), JobError> {
             Ok(())
         }
         Err(SendError::Transient(e)) => {
+            // email.attempts was read before this attempt's claim counted it.
+            if email.attempts + 1 >= emails::MAX_ATTEMPTS {
+                let why = format!("gave up after {} attempts: {e}", email.attempts + 1);
+                emails::mark_failed(store.pool(), email_id, &why, true).await?;
+                return Err(JobError::Permanent(why));
+            }
             emails::mark_failed(store.pool(), email_id, &e, false).await?;
             Err(JobError::Retry(e))
         }

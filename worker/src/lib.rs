@@ -48,6 +48,15 @@ pub struct Deps {
     pub from: Mailbox,
     /// Base of the links in emails, e.g. `https://roster.example.com`.
     pub public_url: String,
+    /// A job handed over but not done after this long is handed over again; a sender's claim
+    /// on an email lasts as long.
+    pub redeliver_after: Duration,
+}
+
+impl Deps {
+    pub fn redeliver_after_ms(&self) -> i64 {
+        i64::try_from(self.redeliver_after.as_millis()).unwrap_or(i64::MAX)
+    }
 }
 
 /// The worker's settings.
@@ -107,7 +116,16 @@ pub async fn run(
                 .filename(path)
                 .create_if_missing(true);
             let pool = apalis_sqlite::SqlitePool::connect_with(options).await?;
-            apalis_sqlite::SqliteStorage::setup(&pool).await?;
+            // Two processes starting at once race to set the queue up; the loser retries and
+            // finds it done.
+            let mut tries = 0;
+            while let Err(e) = apalis_sqlite::SqliteStorage::setup(&pool).await {
+                tries += 1;
+                if tries >= 10 {
+                    return Err(e.into());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             let storage = apalis_sqlite::SqliteStorage::<Envelope>::new(&pool)
                 .with_config(apalis_sqlite::Config::default().queue(QUEUE));
             run_with(storage, deps, config.name, wake, shutdown).await
@@ -130,7 +148,7 @@ async fn run_with<S: JsonStorage<Envelope>>(
 ) -> anyhow::Result<()> {
     let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
     let relay = tokio::spawn(relay::run(
-        deps.store.clone(),
+        deps.clone(),
         storage.clone(),
         wake,
         relay_stopped,

@@ -3,7 +3,7 @@
 //! Rows are claimed in a transaction (PostgreSQL relays skip each other's rows), pushed to
 //! apalis, and given back if the push fails, so a queue outage delays work but loses none.
 
-use crate::{JsonStorage, POLL};
+use crate::{Deps, JsonStorage, POLL};
 use roster_store::Store;
 use roster_store::outbox::{self, Envelope};
 use std::sync::Arc;
@@ -14,13 +14,13 @@ const BATCH: i64 = 200;
 
 /// Relays until `stop` turns true.
 pub async fn run<S: JsonStorage<Envelope>>(
-    store: Store,
+    deps: Arc<Deps>,
     mut storage: S,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     loop {
-        match relay_once(&store, &mut storage).await {
+        match relay_once(&deps.store, &mut storage, deps.redeliver_after_ms()).await {
             // A full batch: there may be more right now.
             Ok(n) if n as i64 == BATCH => continue,
             Ok(_) => {}
@@ -41,8 +41,9 @@ pub async fn run<S: JsonStorage<Envelope>>(
 pub async fn relay_once<S: JsonStorage<Envelope>>(
     store: &Store,
     storage: &mut S,
+    redeliver_after_ms: i64,
 ) -> anyhow::Result<usize> {
-    let due = outbox::claim_due(store, BATCH).await?;
+    let due = outbox::claim_due(store, BATCH, redeliver_after_ms).await?;
     let n = due.len();
     let mut failed = Vec::new();
     let mut first_error = None;

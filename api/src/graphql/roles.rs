@@ -408,6 +408,21 @@ async fn load_members(
     Member::wrap(ctx, contract, out).await
 }
 
+/// Which lifecycle email an admin may send a member again.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum ResendKind {
+    /// With a fresh activation link for a User ID not activated yet (the old link stops working).
+    GetStarted,
+    PermissionsChanged,
+}
+
+#[derive(InputObject)]
+pub struct ResendEmailInput {
+    pub contract_id: ID,
+    pub user_id: ID,
+    pub kind: ResendKind,
+}
+
 #[derive(Default)]
 pub struct RolesMutation;
 
@@ -697,6 +712,57 @@ impl RolesMutation {
                     user_errors: vec![],
                 })
             }
+            Err(o) => Ok(refused(outcome_errors(o)?)),
+        }
+    }
+
+    /// Sends a member their Get Started or Permissions Changed email again (admins).
+    async fn resend_email(
+        &self,
+        ctx: &Context<'_>,
+        input: ResendEmailInput,
+    ) -> Result<ContractPayload> {
+        let c = ctx.data_unchecked::<Ctx>();
+        let refused = |errs| ContractPayload {
+            contract: None,
+            user_errors: errs,
+        };
+        let contract = match gate(ctx, &input.contract_id, |_| {
+            Ok(Action::ManageContractSettings)
+        })
+        .await?
+        {
+            Gate::Open(c) => c,
+            Gate::Refused(e) => return Ok(refused(e)),
+        };
+        let not_member = || {
+            refused(vec![
+                DomainError::new(
+                    UserErrorCode::NotAMember,
+                    "that user is not on this contract",
+                )
+                .at(["input", "userId"])
+                .into(),
+            ])
+        };
+        let Some(user_id) = ids::decode(Kind::User, &input.user_id) else {
+            return Ok(not_member());
+        };
+        let kind = match input.kind {
+            ResendKind::GetStarted => roster_domain::email_kind::EmailKind::GetStarted,
+            ResendKind::PermissionsChanged => {
+                roster_domain::email_kind::EmailKind::PermissionsChanged
+            }
+        };
+        match roles::resend(&c.store, &c.actor(), contract.row.id, user_id, kind).await {
+            Ok(()) => {
+                c.wake.notify_one();
+                Ok(ContractPayload {
+                    contract: Some(contract),
+                    user_errors: vec![],
+                })
+            }
+            Err(Outcome::Refused(_)) => Ok(not_member()),
             Err(o) => Ok(refused(outcome_errors(o)?)),
         }
     }

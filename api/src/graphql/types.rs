@@ -556,6 +556,45 @@ impl Contract {
             .collect())
     }
 
+    /// Every email the contract caused and how its delivery went, newest first; admins only.
+    async fn emails(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Option<Connection<String, EmailDelivery, ConnectionFields>>> {
+        if !self.allows(ctx, &Action::ViewMembers) {
+            return Ok(None);
+        }
+        let (limit, after_id) = page_args(first, after.as_deref())?;
+        let before = if after_id > 0 { after_id } else { i64::MAX };
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        let rows = roster_store::emails::for_contract(store.pool(), self.row.id, before, limit + 1)
+            .await
+            .map_err(errors::store)?;
+        let total = roster_store::emails::count_for_contract(store.pool(), self.row.id)
+            .await
+            .map_err(errors::store)?;
+        let time = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        let nodes = rows
+            .into_iter()
+            .map(|e| {
+                let node = EmailDelivery {
+                    id: ids::encode(Kind::Email, e.id),
+                    kind: e.kind,
+                    recipient: e.recipient,
+                    status: e.status,
+                    attempts: e.attempts,
+                    last_error: e.last_error,
+                    created_at: time(e.created_at),
+                    sent_at: e.sent_at.map(time),
+                };
+                (e.id, node)
+            })
+            .collect();
+        Ok(Some(connection(nodes, limit, after_id > 0, total)))
+    }
+
     /// Designated Named Callers allowed (R13): max(2, floor(seats / 10)) on ADVANCED, 0 on BASIC.
     async fn named_caller_limit(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
         if self.reader_only() {
@@ -603,6 +642,22 @@ pub struct Advice {
     /// `SOLE_ADMINISTRATOR`, `PENDING_MEMBERS` or `IDLE_ADMIN_SEATS`.
     pub code: String,
     pub message: String,
+}
+
+/// One email of the contract's delivery log (R24).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct EmailDelivery {
+    pub id: ID,
+    /// The `X-Roster-Kind`, e.g. `get-started`.
+    pub kind: String,
+    pub recipient: String,
+    /// QUEUED, SENT, FAILED (given up; an operator can replay it) or CANCELLED (no longer
+    /// applied, e.g. a notice for a term already renewed).
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One change on a contract (R25).

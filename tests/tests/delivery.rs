@@ -1,0 +1,286 @@
+//! Email delivery that loses nothing and sends nothing twice (R24): worker crashes, an SMTP
+//! outage, a lost queue, two workers, permanent failures and replays, resends, and hostile
+//! names.
+
+use roster_tests::smtp::Mode;
+use roster_tests::{Backend, PROCESS_ORDER, TestApp, both_backends, order_input};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn orders(app: &TestApp, prefix: &str, n: usize) {
+    for i in 0..n {
+        let data = app
+            .staff(PROCESS_ORDER, json!({ "input": order_input(&format!("{prefix}-{i}"), &format!("cm{i}@{prefix}.example"), "BASIC", "MANUAL", json!([{ "productCode": "ACAD", "productName": "AutoCAD", "seats": 2 }])) }))
+            .await;
+        assert_eq!(data["processOrder"]["userErrors"], json!([]));
+    }
+}
+
+async fn wait_for_messages(app: &TestApp, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.mails().await.len() < n {
+        assert!(Instant::now() < deadline, "fewer than {n} emails arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every email in the ledger arrived exactly once.
+async fn assert_each_email_once(app: &TestApp) -> (usize, usize) {
+    let mails = app.mails().await;
+    let ids: BTreeSet<&str> = mails.iter().map(|m| m.message_id.as_str()).collect();
+    let statuses = app.email_statuses().await;
+    let sent = *statuses.get("SENT").unwrap_or(&0) as usize;
+    assert_eq!(statuses.get("QUEUED"), None, "{statuses:?}");
+    assert_eq!(statuses.get("FAILED"), None, "{statuses:?}");
+    assert_eq!(ids.len(), sent, "every sent email arrived");
+    assert_eq!(mails.len(), ids.len(), "no email arrived twice");
+    (mails.len(), sent)
+}
+
+fn fast_redelivery(s: &mut roster_api::config::Settings) {
+    s.redeliver_after = Some("1s".into());
+}
+
+/// A worker killed mid-drain while the SMTP server is down, and a second worker that takes
+/// over: every email arrives, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r24_delivery_survives_a_killed_worker_and_an_smtp_outage() {
+    let app = TestApp::spawn_configured(Backend::Postgres, false, fast_redelivery).await;
+    orders(&app, "kill", 20).await;
+    let first = app.start_worker("first");
+    wait_for_messages(&app, 8).await;
+    let sink = app.smtp.as_ref().unwrap();
+    sink.pause();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.kill();
+    let second = app.start_worker("second");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let during = app.mails().await.len();
+    sink.resume().await;
+    app.drain().await;
+    second.stop().await;
+    let (arrived, sent) = assert_each_email_once(&app).await;
+    assert_eq!(sent, 40, "Order Processed and Get Started for 20 orders");
+    eprintln!(
+        "killed worker + SMTP outage: {arrived} arrived ({during} before the server came back), {sent} sent, 0 twice, 0 lost"
+    );
+    app.stop().await;
+}
+
+/// The queue is lost (a Redis restart without persistence): the relay hands the jobs over
+/// again from the database, and every email still arrives once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r24_a_lost_queue_is_handed_over_again() {
+    let app = TestApp::spawn_configured(Backend::Postgres, false, fast_redelivery).await;
+    let sink = app.smtp.as_ref().unwrap();
+    sink.pause();
+    orders(&app, "lost", 10).await;
+    let first = app.start_worker("first");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    first.kill();
+    app.lose_queue().await;
+    sink.resume().await;
+    let second = app.start_worker("second");
+    app.drain().await;
+    second.stop().await;
+    let (arrived, sent) = assert_each_email_once(&app).await;
+    assert_eq!(sent, 20);
+    eprintln!("lost queue: {arrived} arrived, {sent} sent, 0 twice, 0 lost");
+    app.stop().await;
+}
+
+/// Two workers on the same database and queue deliver each email once.
+async fn r24_two_workers_deliver_each_email_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let second = app.start_worker("second");
+    orders(&app, "two", 15).await;
+    app.drain().await;
+    second.stop().await;
+    let (arrived, sent) = assert_each_email_once(&app).await;
+    assert_eq!(sent, 30);
+    eprintln!("{backend:?} two workers: {arrived} arrived, {sent} sent");
+    app.stop().await;
+}
+
+/// A 5xx is permanent: the email is FAILED (a dead letter), visible to admins, listed for
+/// operators, and delivered once replayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r24_permanent_failures_are_dead_letters_an_operator_replays() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let sink = app.smtp.as_ref().unwrap();
+    sink.set_mode(Mode::Reject);
+    orders(&app, "dead", 1).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app
+        .email_statuses()
+        .await
+        .get("FAILED")
+        .copied()
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "emails did not fail: {:?}",
+            app.email_statuses().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (attempts,): (i64,) = sqlx::query_as("SELECT MAX(attempts) FROM emails")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1, "a 5xx is not retried");
+    sink.set_mode(Mode::Accept);
+    let code = app.roster(&["emails", "replay", "--all"]).await;
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    app.drain().await;
+    let (arrived, sent) = assert_each_email_once(&app).await;
+    assert_eq!((arrived, sent), (2, 2));
+    app.stop().await;
+}
+
+/// A 4xx is retried with backoff until the server accepts; the delivery log shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r24_transient_failures_are_retried_and_logged() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let sink = app.smtp.as_ref().unwrap();
+    sink.set_mode(Mode::TempFail);
+    let data = app
+        .staff(PROCESS_ORDER, json!({ "input": order_input("TMP-1", "cm@tmp.example", "BASIC", "MANUAL", json!([{ "productCode": "ACAD", "productName": "AutoCAD", "seats": 2 }])) }))
+        .await;
+    let number = data["processOrder"]["contract"]["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (a,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(attempts), 0) FROM emails")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+        if a >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sink.set_mode(Mode::Accept);
+    app.drain().await;
+    assert_each_email_once(&app).await;
+    let cm = app.activate("cm@tmp.example", PASSWORD).await;
+    let log = app
+        .data(Some(&cm), "query($n: String!) { contract(number: $n) { emails { totalCount edges { node { kind recipient status attempts sentAt } } } } }", json!({ "n": number }))
+        .await;
+    let edges = log["contract"]["emails"]["edges"].as_array().unwrap();
+    assert_eq!(log["contract"]["emails"]["totalCount"], 2);
+    let processed = edges
+        .iter()
+        .find(|e| e["node"]["kind"] == "order-processed")
+        .unwrap();
+    assert_eq!(processed["node"]["status"], "SENT");
+    assert!(
+        processed["node"]["attempts"].as_i64().unwrap() >= 2,
+        "{processed}"
+    );
+    app.stop().await;
+}
+
+/// An admin resends Get Started: a fresh link, and the old one stops working.
+async fn resending_get_started_voids_the_old_link(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app
+        .contract("RES-1", "cm@res.example", "BASIC", "MANUAL", &[("ACAD", 3)])
+        .await;
+    let cm = app.activate("cm@res.example", PASSWORD).await;
+    app.add_users(&cm, &c, &["late@res.example"], json!(null))
+        .await;
+    app.drain().await;
+    let old = app.mails_to("late@res.example", "get-started").await[0]
+        .activation_token()
+        .unwrap();
+    let uid = app.user_id("late@res.example").await;
+    let r = app
+        .data(
+            Some(&cm),
+            "mutation($i: ResendEmailInput!) { resendEmail(input: $i) { userErrors { code } } }",
+            json!({ "i": { "contractId": c.id, "userId": uid, "kind": "GET_STARTED" } }),
+        )
+        .await;
+    assert_eq!(r["resendEmail"]["userErrors"], json!([]));
+    app.drain().await;
+    let mails = app.mails_to("late@res.example", "get-started").await;
+    assert_eq!(mails.len(), 2);
+    let new = mails[1].activation_token().unwrap();
+    assert_ne!(old, new);
+    const ACTIVATE: &str = "mutation($t: String!) { activateAccount(input: {token: $t, password: \"correct horse battery\"}) { token userErrors { code } } }";
+    let stale = app.data(None, ACTIVATE, json!({ "t": old })).await;
+    assert_eq!(
+        stale["activateAccount"]["userErrors"][0]["code"],
+        "INVALID_TOKEN"
+    );
+    let fresh = app.data(None, ACTIVATE, json!({ "t": new })).await;
+    assert!(fresh["activateAccount"]["token"].is_string());
+    app.stop().await;
+}
+
+/// CR/LF in a name can never reach a header; markup in a name is escaped in the HTML part.
+async fn r24_names_cannot_add_headers_or_markup(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut input = order_input(
+        "EVIL-1",
+        "cm@evil.example",
+        "BASIC",
+        "MANUAL",
+        json!([{ "productCode": "ACAD", "productName": "AutoCAD", "seats": 2 }]),
+    );
+    input["purchaser"]["firstName"] = json!("Eve\r\nBcc: victim@else.example");
+    let refused = app
+        .staff(PROCESS_ORDER, json!({ "input": input.clone() }))
+        .await;
+    assert_eq!(
+        refused["processOrder"]["userErrors"][0]["field"],
+        json!(["input", "purchaser", "firstName"])
+    );
+    input["company"] = json!("Acme\nX-Injected: yes");
+    input["purchaser"]["firstName"] = json!("<script>alert(1)</script>");
+    let refused = app
+        .staff(PROCESS_ORDER, json!({ "input": input.clone() }))
+        .await;
+    assert_eq!(
+        refused["processOrder"]["userErrors"][0]["field"],
+        json!(["input", "company"])
+    );
+    input["company"] = json!("Acme <b>& Sons</b>");
+    let ok = app.staff(PROCESS_ORDER, json!({ "input": input })).await;
+    assert_eq!(ok["processOrder"]["userErrors"], json!([]));
+    app.drain().await;
+    let mail = &app.mails_to("cm@evil.example", "order-processed").await[0];
+    assert!(
+        !mail.raw.contains("\nBcc:") && !mail.raw.contains("X-Injected"),
+        "{}",
+        mail.raw
+    );
+    assert!(!mail.html.contains("<script>"), "{}", mail.html);
+    assert!(mail.html.contains("&lt;script&gt;"));
+    assert!(
+        mail.html.contains("Acme &lt;b&gt;&amp; Sons&lt;"),
+        "{}",
+        mail.html
+    );
+    assert!(!mail.html.contains("<b>"));
+    assert!(
+        mail.text.contains("Acme <b>& Sons</b>"),
+        "plain text stays as typed"
+    );
+    app.stop().await;
+}
+
+both_backends!(
+    r24_two_workers_deliver_each_email_once,
+    resending_get_started_voids_the_old_link,
+    r24_names_cannot_add_headers_or_markup,
+);
