@@ -121,6 +121,7 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
             provisioning_delay: config.provisioning_delay,
             wake: wake.clone(),
             events: crate::graphql::events::EventBus::new(),
+            throttle: Default::default(),
         },
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -129,12 +130,15 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
     let addr = listener.local_addr()?;
     let mut stopped = stopped;
     let server = tokio::spawn(async move {
-        axum::serve(listener, http::router(state))
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-            .context("the HTTP server failed")
+        axum::serve(
+            listener,
+            http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await
+        .context("the HTTP server failed")
     });
     tracing::info!(%addr, worker = with_worker, "roster is serving");
     Ok(Running {

@@ -6,7 +6,7 @@ use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
 use axum::extract::State;
-use axum::extract::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -60,11 +60,15 @@ async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 
 async fn graphql(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
     let ctx = match authenticate(&state.shared, &headers).await {
-        Ok(ctx) => ctx,
+        Ok(mut ctx) => {
+            ctx.client = Some(peer.ip());
+            ctx
+        }
         Err(e) => {
             return async_graphql::Response::from_errors(vec![
                 e.into_server_error(async_graphql::Pos::default()),

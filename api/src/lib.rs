@@ -7,3 +7,4 @@ pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod passwords;
+pub mod throttle;

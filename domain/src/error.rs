@@ -31,6 +31,7 @@ pub enum UserErrorCode {
     AlreadyMember,
     NotAMember,
     ContractNotActive,
+    TooManyAttempts,
 }
 
 impl UserErrorCode {
@@ -56,6 +57,7 @@ impl UserErrorCode {
         Self::AlreadyMember,
         Self::NotAMember,
         Self::ContractNotActive,
+        Self::TooManyAttempts,
     ];
 }
 

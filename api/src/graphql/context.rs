@@ -18,6 +18,7 @@ pub struct Shared {
     /// Wakes an in-process outbox relay after a commit, so jobs start at once.
     pub wake: Arc<Notify>,
     pub events: super::events::EventBus,
+    pub throttle: Arc<crate::throttle::Throttle>,
 }
 
 /// The request's actor and the shared state.
@@ -32,6 +33,9 @@ pub struct Ctx {
     pub provisioning_delay: Duration,
     pub wake: Arc<Notify>,
     pub events: super::events::EventBus,
+    pub throttle: Arc<crate::throttle::Throttle>,
+    /// The client's address, for throttling.
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl Ctx {
@@ -51,6 +55,8 @@ impl Ctx {
             provisioning_delay: shared.provisioning_delay,
             wake: shared.wake.clone(),
             events: shared.events.clone(),
+            throttle: shared.throttle.clone(),
+            client: None,
         }
     }
 

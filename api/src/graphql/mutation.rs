@@ -226,7 +226,18 @@ impl CoreMutation {
             )),
             ..SignInPayload::default()
         };
+        let throttled = || SignInPayload {
+            user_errors: refused(DomainError::new(
+                UserErrorCode::TooManyAttempts,
+                "too many sign-in attempts; wait a few minutes and try again",
+            )),
+            ..SignInPayload::default()
+        };
+        if !c.throttle.attempt(c.client) || !c.throttle.account_open(input.email.trim()) {
+            return Ok(throttled());
+        }
         if input.password.len() > 256 {
+            c.throttle.failed(input.email.trim());
             return Ok(invalid());
         }
         let user = match roster_domain::Email::parse(&input.email) {
@@ -244,6 +255,7 @@ impl CoreMutation {
             .await
             .map_err(|e| errors::internal(&e))?;
         let Some(user) = user.filter(|u| ok && u.is_activated()) else {
+            c.throttle.failed(input.email.trim());
             return Ok(invalid());
         };
         let token = start_session(c, user.id).await?;
@@ -261,6 +273,15 @@ impl CoreMutation {
         input: ActivateAccountInput,
     ) -> Result<SignInPayload> {
         let c = ctx.data_unchecked::<Ctx>();
+        if !c.throttle.attempt(c.client) {
+            return Ok(SignInPayload {
+                user_errors: refused(DomainError::new(
+                    UserErrorCode::TooManyAttempts,
+                    "too many attempts; wait a minute and try again",
+                )),
+                ..SignInPayload::default()
+            });
+        }
         if let Err(e) = check_password(&input.password) {
             return Ok(SignInPayload {
                 user_errors: refused(e.under(["input"])),

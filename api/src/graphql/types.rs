@@ -120,6 +120,7 @@ pub enum UserErrorCodeGql {
     AlreadyMember,
     NotAMember,
     ContractNotActive,
+    TooManyAttempts,
 }
 
 /// A refused business rule: the request changed nothing.
