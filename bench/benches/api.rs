@@ -191,10 +191,10 @@ async fn wait_ready(url: &str) -> Duration {
     let t = Instant::now();
     let client = reqwest::Client::new();
     loop {
-        if let Ok(r) = client.get(url).send().await {
-            if r.status().is_success() {
-                return t.elapsed();
-            }
+        if let Ok(r) = client.get(url).send().await
+            && r.status().is_success()
+        {
+            return t.elapsed();
         }
         assert!(
             t.elapsed() < Duration::from_secs(30),
