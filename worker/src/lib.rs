@@ -28,6 +28,8 @@ use tokio::sync::Notify;
 pub const QUEUE: &str = "jobs";
 /// How often an idle worker and the relay look for new work.
 pub const POLL: Duration = Duration::from_millis(100);
+/// Jobs one worker runs at once (emails share an SMTP pool of 8 connections).
+pub const JOB_CONCURRENCY: usize = 32;
 /// When the renewal pass runs: hourly, so a missed run is caught up within the hour (the pass
 /// is idempotent, so running it more often than daily costs nothing but a few queries).
 pub const RENEWAL_SCHEDULE: &str = "0 5 * * * *";
@@ -173,6 +175,7 @@ async fn run_with<S: JsonStorage<Envelope>>(
                 .backend(storage.clone().poll_with_interval(POLL))
                 .data(worker_deps.clone())
                 .retry(RetryPolicy::retries(5).with_backoff(backoff))
+                .concurrency(JOB_CONCURRENCY)
                 .build(jobs::handle)
         })
         .register(move |_restarts| {

@@ -1,0 +1,108 @@
+//! Emails per second end to end in production mode: from a committed ledger row to the SMTP
+//! server's 250 OK, through the relay, Redis and the worker; beside the SMTP server's own
+//! ceiling (lettre straight to it, same pool size). `ROSTER_BENCH_EMAILS` sets the count.
+
+#![allow(clippy::print_stdout)] // a benchmark prints its figures
+
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use roster_tests::{Backend, TestApp};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let n: i64 = std::env::var("ROSTER_BENCH_EMAILS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let app = TestApp::spawn_configured(Backend::Postgres, false, |_| {}).await;
+    sqlx::query(
+        "INSERT INTO emails (idem_key, kind, recipient, params, created_at) \
+         SELECT 'bench:' || g, 'order-processed', 'r' || g || '@bench.example', \
+         '{\"firstName\":\"Pat\",\"contractNumber\":\"1234-567890\",\"orderNumber\":\"SO-1\",\"company\":\"Bench Ltd\",\"products\":[{\"name\":\"AutoCAD\",\"seats\":5}]}', 0 \
+         FROM generate_series(1, $1::bigint) g",
+    )
+    .bind(n)
+    .execute(app.store.pool())
+    .await?;
+    let worker = app.start_worker("bench");
+    let t = Instant::now();
+    loop {
+        let (sent,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM emails WHERE status = 'SENT'")
+            .fetch_one(app.store.pool())
+            .await?;
+        if sent == n {
+            break;
+        }
+        anyhow::ensure!(
+            t.elapsed() < Duration::from_secs(1800),
+            "only {sent} of {n} sent"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let roster_s = t.elapsed().as_secs_f64();
+    worker.stop().await;
+    let sink = app.smtp.as_ref().expect("an SMTP sink");
+    let messages = sink.messages();
+    let ids: BTreeSet<String> = messages
+        .iter()
+        .filter_map(|m| {
+            String::from_utf8_lossy(m)
+                .lines()
+                .find(|l| l.starts_with("Message-ID:"))
+                .map(str::to_string)
+        })
+        .collect();
+
+    // The sink's ceiling: the same number of messages, lettre straight to it, 32 at a time.
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(sink.port())
+        .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(8))
+        .build();
+    let body = Message::builder()
+        .from("Roster <roster@bench.example>".parse()?)
+        .to("r@bench.example".parse()?)
+        .subject("ceiling")
+        .body(String::from("x").repeat(2000))?;
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..32 {
+        let (transport, body) = (transport.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while i < n {
+                transport
+                    .send(body.clone())
+                    .await
+                    .expect("the sink accepts");
+                i += 32;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let ceiling_s = t.elapsed().as_secs_f64();
+    println!();
+    println!("| scenario | emails | time | emails/s | ratio |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| Roster end to end (ledger row to 250 OK) | {n} | {roster_s:.1} s | {:.0} | {:.2}x |",
+        n as f64 / roster_s,
+        ceiling_s / roster_s
+    );
+    println!(
+        "| SMTP sink ceiling (lettre direct, pool of 8) | {n} | {ceiling_s:.1} s | {:.0} | 1.00x |",
+        n as f64 / ceiling_s
+    );
+    println!();
+    println!(
+        "delivered {} messages, {} distinct Message-IDs, for {n} emails: {} lost, {} twice",
+        messages.len(),
+        ids.len(),
+        n as usize - ids.len().min(n as usize),
+        messages.len() - ids.len()
+    );
+    app.stop().await;
+    Ok(())
+}
