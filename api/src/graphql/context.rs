@@ -60,6 +60,14 @@ impl Ctx {
         }
     }
 
+    /// After a commit that changed a contract's people.
+    pub fn members_changed(&self, contract_id: i64) {
+        self.committed(super::events::Event::ContractChanged {
+            contract_id,
+            kind: "members",
+        });
+    }
+
     /// The actor as the audit log names it.
     pub fn actor(&self) -> roster_store::audit::Actor {
         use roster_store::audit::Actor;

@@ -475,10 +475,7 @@ impl RolesMutation {
         {
             Ok(added) => {
                 if !dry_run {
-                    c.committed(super::events::Event::ContractChanged {
-                        contract_id: contract.row.id,
-                        kind: "members",
-                    });
+                    c.members_changed(contract.row.id);
                 }
                 let members = if dry_run {
                     vec![]
@@ -552,10 +549,7 @@ impl RolesMutation {
         };
         match roles::remove_user(&c.store, &c.actor(), contract.row.id, user_id).await {
             Ok(()) => {
-                c.committed(super::events::Event::ContractChanged {
-                    contract_id: contract.row.id,
-                    kind: "members",
-                });
+                c.members_changed(contract.row.id);
                 Ok(ContractPayload {
                     contract: reload(ctx, &contract).await?,
                     user_errors: vec![],
@@ -604,10 +598,7 @@ impl RolesMutation {
         .await
         {
             Ok(_) => {
-                c.committed(super::events::Event::ContractChanged {
-                    contract_id: contract.row.id,
-                    kind: "members",
-                });
+                c.members_changed(contract.row.id);
                 Ok(MembersPayload {
                     contract: reload(ctx, &contract).await?,
                     members: load_members(ctx, &contract, &users).await?,
@@ -662,10 +653,7 @@ impl RolesMutation {
             .await
         {
             Ok(user) => {
-                c.committed(super::events::Event::ContractChanged {
-                    contract_id: contract.row.id,
-                    kind: "members",
-                });
+                c.members_changed(contract.row.id);
                 Ok(AssignSoftwareCoordinatorPayload {
                     contract: reload(ctx, &contract).await?,
                     coordinator: Some(User(Arc::new(user))),
@@ -703,10 +691,7 @@ impl RolesMutation {
         };
         match roles::remove_coordinator(&c.store, &c.actor(), contract.row.id, &products).await {
             Ok(()) => {
-                c.committed(super::events::Event::ContractChanged {
-                    contract_id: contract.row.id,
-                    kind: "members",
-                });
+                c.members_changed(contract.row.id);
                 Ok(ContractPayload {
                     contract: reload(ctx, &contract).await?,
                     user_errors: vec![],
@@ -811,10 +796,7 @@ async fn named_callers(
     };
     match roles::set_named_callers(&c.store, &c.actor(), contract.row.id, &users, designate).await {
         Ok(_) => {
-            c.committed(super::events::Event::ContractChanged {
-                contract_id: contract.row.id,
-                kind: "members",
-            });
+            c.members_changed(contract.row.id);
             Ok(MembersPayload {
                 contract: reload(ctx, &contract).await?,
                 members: load_members(ctx, &contract, &users).await?,
