@@ -66,20 +66,25 @@ pub async fn run_pass(store: &Store, today: NaiveDate) -> StoreResult<PassReport
 }
 
 /// Owes every renewal notice due on `today`: for each threshold, the contracts whose latest
-/// threshold passed is that one (R20: late but never stale).
+/// threshold passed is that one (R20: late but never stale). The three thresholds cover
+/// disjoint ranges of end dates, so their statements run at once on separate connections.
 async fn owe_notices(store: &Store, today: NaiveDate) -> StoreResult<u64> {
-    let mut owed = 0;
     let now = now_ms();
-    // Thresholds latest-first: 4 covers days_left 1..=4, 30 covers 5..=30, 45 covers 31..=45.
-    let mut lower = 0u64;
     let mut sorted = NOTICE_THRESHOLDS;
     sorted.sort_unstable();
+    // 4 covers days left 1..=4, 30 covers 5..=30, 45 covers 31..=45.
+    let mut ranges = Vec::new();
+    let mut lower = 0u64;
     for t in sorted {
         let from = today.checked_add_days(Days::new(lower)).unwrap_or(today);
         let to = today
             .checked_add_days(Days::new(u64::from(t)))
             .unwrap_or(today);
         debug_assert_eq!(rules::due_renewal_notice(today, to), Some(t));
+        ranges.push((from, to, t));
+        lower = u64::from(t);
+    }
+    let statements = ranges.into_iter().map(|(from, to, t)| async move {
         let done = sqlx::query(
             "INSERT INTO emails (idem_key, kind, contract_id, user_id, recipient, params, created_at) \
              SELECT 'renewal-notice:contract:' || CAST(c.id AS TEXT) || ':term:' || c.end_date \
@@ -96,10 +101,12 @@ async fn owe_notices(store: &Store, today: NaiveDate) -> StoreResult<u64> {
         .bind(now)
         .execute(store.pool())
         .await?;
-        owed += done.rows_affected();
-        lower = u64::from(t);
-    }
-    Ok(owed)
+        Ok::<u64, StoreError>(done.rows_affected())
+    });
+    Ok(futures::future::try_join_all(statements)
+        .await?
+        .into_iter()
+        .sum())
 }
 
 /// Extends the term by its billing period (R20 by hand, R22 automatically): ACTIVE again, seats
