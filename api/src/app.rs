@@ -123,6 +123,13 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
             events: crate::graphql::events::EventBus::new(),
             throttle: Default::default(),
         },
+        redis: match &config.queue {
+            QueueConfig::Redis { url, .. } => Some(
+                redis::Client::open(url.as_str()).context("REDIS_URL is not a valid Redis URL")?,
+            ),
+            QueueConfig::Sqlite { .. } => None,
+        },
+        requests: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

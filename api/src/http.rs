@@ -23,6 +23,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub schema: RosterSchema,
     pub shared: Shared,
+    /// The Redis queue, where the queue is separate from the database (for `/readyz`).
+    pub redis: Option<redis::Client>,
+    /// GraphQL requests served by this process (for `/metrics`).
+    pub requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -35,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .with_state(Arc::new(state))
 }
@@ -49,13 +54,62 @@ async fn graphiql() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    match state.shared.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
-            tracing::warn!(error = %e, "database is not answering");
-            (StatusCode::SERVICE_UNAVAILABLE, "database is not answering")
+    if let Err(e) = state.shared.store.ping().await {
+        tracing::warn!(error = %e, "database is not answering");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database is not answering");
+    }
+    if let Some(client) = &state.redis {
+        let pong = async {
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(2), pong).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the queue is not answering");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the queue (Redis) is not answering",
+                );
+            }
+            Err(_) => {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the queue (Redis) is not answering",
+                );
+            }
         }
     }
+    (StatusCode::OK, "ready")
+}
+
+/// Prometheus text format: requests served, jobs pending, emails by status.
+async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    let store = &state.shared.store;
+    let pending = roster_store::outbox::pending_count(store).await.ok();
+    let emails = roster_store::emails::count_by_status(store.pool())
+        .await
+        .unwrap_or_default();
+    let mut out = String::new();
+    out.push_str("# HELP roster_graphql_requests_total GraphQL requests served by this process.\n");
+    out.push_str("# TYPE roster_graphql_requests_total counter\n");
+    out.push_str(&format!(
+        "roster_graphql_requests_total {}\n",
+        state.requests.load(std::sync::atomic::Ordering::Relaxed)
+    ));
+    if let Some(n) = pending {
+        out.push_str(
+            "# HELP roster_jobs_pending Jobs owed and not done: outbox rows and queued emails.\n",
+        );
+        out.push_str("# TYPE roster_jobs_pending gauge\n");
+        out.push_str(&format!("roster_jobs_pending {n}\n"));
+    }
+    out.push_str("# HELP roster_emails Emails in the ledger by delivery status.\n");
+    out.push_str("# TYPE roster_emails gauge\n");
+    for (status, n) in emails {
+        out.push_str(&format!("roster_emails{{status=\"{status}\"}} {n}\n"));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
 async fn graphql(

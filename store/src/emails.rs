@@ -206,3 +206,14 @@ pub async fn replay<'c, E: Executor<'c, Database = Any>>(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// How many emails the ledger holds in each status.
+pub async fn count_by_status<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+) -> StoreResult<Vec<(String, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT status, COUNT(*) FROM emails GROUP BY status ORDER BY status")
+            .fetch_all(db)
+            .await?,
+    )
+}

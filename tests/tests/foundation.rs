@@ -427,6 +427,14 @@ async fn health_and_readiness_answer(backend: Backend) {
         let resp = reqwest::get(format!("{}{path}", app.url)).await.unwrap();
         assert_eq!(resp.status(), 200, "{path}");
     }
+    let metrics = reqwest::get(format!("{}/metrics", app.url)).await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("# TYPE roster_graphql_requests_total counter"),
+        "{text}"
+    );
+    assert!(text.contains("roster_jobs_pending "), "{text}");
     let graphiql = reqwest::get(format!("{}/graphql", app.url)).await.unwrap();
     assert_eq!(graphiql.status(), 200);
     assert!(graphiql.text().await.unwrap().contains("graphiql"));
@@ -456,4 +464,18 @@ fn schema_graphql_equals_roster_schema() {
         checked_in.trim_end() == printed.trim_end(),
         "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_while_the_queue_does_not_answer() {
+    let app = TestApp::spawn_configured(Backend::Postgres, false, |s| {
+        s.redis_url = Some("redis://127.0.0.1:1".into());
+    })
+    .await;
+    let live = reqwest::get(format!("{}/healthz", app.url)).await.unwrap();
+    assert_eq!(live.status(), 200);
+    let ready = reqwest::get(format!("{}/readyz", app.url)).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready.text().await.unwrap().contains("Redis"));
+    app.stop().await;
 }
