@@ -374,6 +374,30 @@ pub async fn reseller_access_of(
         .collect())
 }
 
+/// The reseller a global ID names, if it exists.
+pub async fn find_reseller(ctx: &Context<'_>, id: &ID) -> Result<Option<resellers::ResellerRow>> {
+    let Some(n) = ids::decode(Kind::Reseller, id) else {
+        return Ok(None);
+    };
+    let store = &ctx.data_unchecked::<Ctx>().store;
+    resellers::by_id(store.pool(), n)
+        .await
+        .map_err(errors::store)
+}
+
+/// After a case was opened or changed: tell subscribers and answer with it.
+fn case_changed(c: &Ctx, row: CaseRow, contract: Option<Contract>) -> SupportCasePayload {
+    c.committed(Event::CaseUpdated {
+        contract_id: row.contract_id,
+        case_pk: row.id,
+    });
+    SupportCasePayload {
+        support_case: Some(SupportCase { row: Arc::new(row) }),
+        contract,
+        user_errors: vec![],
+    }
+}
+
 async fn staff_case(ctx: &Context<'_>, id: &ID) -> Result<Option<CaseRow>> {
     let c = ctx.data_unchecked::<Ctx>();
     c.require_staff()?;
@@ -472,15 +496,7 @@ impl CasesMutation {
         )
         .await
         .map_err(errors::store)?;
-        c.committed(Event::CaseUpdated {
-            contract_id: row.contract_id,
-            case_pk: row.id,
-        });
-        Ok(SupportCasePayload {
-            support_case: Some(SupportCase { row: Arc::new(row) }),
-            contract: Some(contract),
-            user_errors: vec![],
-        })
+        Ok(case_changed(c, row, Some(contract)))
     }
 
     /// Staff change a case's status and comment on it (R17).
@@ -513,15 +529,7 @@ impl CasesMutation {
         )
         .await
         .map_err(errors::store)?;
-        c.committed(Event::CaseUpdated {
-            contract_id: row.contract_id,
-            case_pk: row.id,
-        });
-        Ok(SupportCasePayload {
-            support_case: Some(SupportCase { row: Arc::new(row) }),
-            contract: None,
-            user_errors: vec![],
-        })
+        Ok(case_changed(c, row, None))
     }
 
     /// Asks for a new Contract Manager (R15), as the current CM or as the proposed one. Opens a
@@ -594,15 +602,7 @@ impl CasesMutation {
         )
         .await
         .map_err(errors::store)?;
-        c.committed(Event::CaseUpdated {
-            contract_id: row.contract_id,
-            case_pk: row.id,
-        });
-        Ok(SupportCasePayload {
-            support_case: Some(SupportCase { row: Arc::new(row) }),
-            contract: None,
-            user_errors: vec![],
-        })
+        Ok(case_changed(c, row, None))
     }
 
     /// Staff approve or decline a Contract Manager change (R16): on approval the role moves in
@@ -658,12 +658,7 @@ impl CasesMutation {
             Gate::Open(contract) => contract,
             Gate::Refused(e) => return Ok(refused(e)),
         };
-        let reseller = match ids::decode(Kind::Reseller, &input.reseller_id) {
-            Some(id) => resellers::by_id(c.store.pool(), id)
-                .await
-                .map_err(errors::store)?,
-            None => None,
-        };
+        let reseller = find_reseller(ctx, &input.reseller_id).await?;
         let Some(reseller) = reseller else {
             return Ok(refused(one(
                 DomainError::not_found("reseller").at(["input", "resellerId"])
@@ -797,12 +792,7 @@ impl CasesMutation {
             user: None,
             user_errors: errs,
         };
-        let reseller = match ids::decode(Kind::Reseller, &input.reseller_id) {
-            Some(id) => resellers::by_id(c.store.pool(), id)
-                .await
-                .map_err(errors::store)?,
-            None => None,
-        };
+        let reseller = find_reseller(ctx, &input.reseller_id).await?;
         let Some(reseller) = reseller else {
             return Ok(refused(one(
                 DomainError::not_found("reseller").at(["input", "resellerId"])

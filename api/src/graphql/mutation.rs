@@ -3,7 +3,6 @@
 
 use super::context::Ctx;
 use super::errors;
-use super::ids::{self, Kind};
 use super::types::{
     BillingPeriodGql, Contract, Date, RenewalKindGql, SupportLevelGql, TermsKindGql, User,
     UserError,
@@ -156,22 +155,14 @@ impl CoreMutation {
         };
         let reseller_id = match &input.reseller_id {
             None => None,
-            Some(id) => {
-                let found = match ids::decode(Kind::Reseller, id) {
-                    Some(n) => roster_store::resellers::by_id(c.store.pool(), n)
-                        .await
-                        .map_err(errors::store)?,
-                    None => None,
-                };
-                match found {
-                    Some(r) => Some(r.id),
-                    None => {
-                        return Ok(payload(vec![
-                            DomainError::not_found("reseller").at(["resellerId"]),
-                        ]));
-                    }
+            Some(id) => match super::cases::find_reseller(ctx, id).await? {
+                Some(r) => Some(r.id),
+                None => {
+                    return Ok(payload(vec![
+                        DomainError::not_found("reseller").at(["resellerId"]),
+                    ]));
                 }
-            }
+            },
         };
         let order = rules::validate_order(OrderRequest {
             order_number: &input.order_number,
