@@ -174,8 +174,8 @@ async fn run_with<S: JsonStorage<Envelope>>(
             WorkerBuilder::new(name.clone())
                 .backend(storage.clone().poll_with_interval(POLL))
                 .data(worker_deps.clone())
-                .retry(RetryPolicy::retries(5).with_backoff(backoff))
                 .concurrency(JOB_CONCURRENCY)
+                .retry(RetryPolicy::retries(5).with_backoff(backoff))
                 .build(jobs::handle)
         })
         .register(move |_restarts| {
