@@ -65,7 +65,7 @@ pub async fn send_email(deps: &Deps, email_id: i64) -> Result<(), JobError> {
     if email.status != "QUEUED" {
         return Ok(());
     }
-    if !emails::claim(store.pool(), email_id, deps.redeliver_after_ms()).await? {
+    if !emails::claim(store.pool(), email_id, deps.claim_ms()).await? {
         // Another sender holds it right now; if it dies, its claim lapses and a retry sends.
         return Err(JobError::Retry(format!(
             "email {email_id} is being sent by another worker"

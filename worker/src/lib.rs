@@ -50,14 +50,21 @@ pub struct Deps {
     pub from: Mailbox,
     /// Base of the links in emails, e.g. `https://roster.example.com`.
     pub public_url: String,
-    /// A job handed over but not done after this long is handed over again; a sender's claim
-    /// on an email lasts as long.
+    /// A job handed over but not done after this long is handed over again.
     pub redeliver_after: Duration,
 }
 
 impl Deps {
     pub fn redeliver_after_ms(&self) -> i64 {
         i64::try_from(self.redeliver_after.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// How long a sender's claim on an email lasts: longer than any send can take (waiting
+    /// for a pooled SMTP connection, then the SMTP timeout), so no second sender can claim an
+    /// email that is still being sent.
+    pub fn claim_ms(&self) -> i64 {
+        let send = 2 * mail::SMTP_TIMEOUT + Duration::from_secs(10);
+        i64::try_from((self.redeliver_after + send).as_millis()).unwrap_or(i64::MAX)
     }
 }
 

@@ -12,6 +12,9 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How long one SMTP command may take before the send counts as failed.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Where emails go.
 #[derive(Clone)]
 pub enum Mailer {
@@ -38,7 +41,7 @@ impl Mailer {
     pub fn smtp(url: &str) -> Result<Self, String> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("SMTP_URL is not a valid SMTP URL: {e}"))?
-            .timeout(Some(Duration::from_secs(20)))
+            .timeout(Some(SMTP_TIMEOUT))
             .pool_config(PoolConfig::new().max_size(8))
             .build();
         Ok(Mailer::Smtp(transport))
