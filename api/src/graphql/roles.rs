@@ -185,14 +185,12 @@ impl Member {
         contract: &Contract,
         stored: Vec<StoredMember>,
     ) -> Result<Vec<Member>> {
-        let store = &ctx.data_unchecked::<Ctx>().store;
-        let products: BTreeMap<i64, ContractProductRow> =
-            contracts::products(store.pool(), contract.row.id)
-                .await
-                .map_err(errors::store)?
-                .into_iter()
-                .map(|p| (p.id, p))
-                .collect();
+        let products: BTreeMap<i64, ContractProductRow> = contract
+            .product_rows(ctx)
+            .await?
+            .iter()
+            .map(|p| (p.id, p.clone()))
+            .collect();
         let products = Arc::new(products);
         let support = contract
             .row
@@ -260,10 +258,7 @@ pub async fn gate(
         Err(e) => return Ok(Gate::Refused(vec![e.into()])),
     };
     match decide(c.principal, standing.as_ref(), &action) {
-        Decision::Allow => Ok(Gate::Open(Contract {
-            row: Arc::new(row),
-            standing: Arc::new(standing),
-        })),
+        Decision::Allow => Ok(Gate::Open(Contract::with_standing(row, standing))),
         Decision::Unauthenticated => Err(errors::unauthenticated()),
         Decision::NotFound => Ok(not_found()),
         Decision::Forbidden => Err(errors::forbidden()),

@@ -50,10 +50,7 @@ async fn allowed(ctx: &Ctx, contract_id: i64, action: &Action) -> Result<Option<
         None => None,
     };
     match decide(ctx.principal, standing.as_ref(), action) {
-        Decision::Allow => Ok(Some(Contract {
-            row: Arc::new(row),
-            standing: Arc::new(standing),
-        })),
+        Decision::Allow => Ok(Some(Contract::with_standing(row, standing))),
         _ => Ok(None),
     }
 }

@@ -224,6 +224,8 @@ impl User {
 pub struct Contract {
     pub row: Arc<ContractRow>,
     pub standing: Arc<Option<Standing>>,
+    /// The contract's products, loaded once per request by whichever field needs them first.
+    products: Arc<tokio::sync::OnceCell<Vec<ContractProductRow>>>,
 }
 
 impl Contract {
@@ -232,10 +234,7 @@ impl Contract {
         let standing = contract_standing(ctx, &row).await?;
         let c = ctx.data_unchecked::<Ctx>();
         match decide(c.principal, standing.as_ref(), &Action::ViewContract) {
-            Decision::Allow => Ok(Some(Contract {
-                row: Arc::new(row),
-                standing: Arc::new(standing),
-            })),
+            Decision::Allow => Ok(Some(Contract::with_standing(row, standing))),
             Decision::Unauthenticated => Err(errors::unauthenticated()),
             _ => Ok(None),
         }
@@ -247,7 +246,19 @@ impl Contract {
         Contract {
             row: Arc::new(row),
             standing: Arc::new(standing),
+            products: Arc::default(),
         }
+    }
+
+    /// The contract's products, from the database the first time a request asks.
+    pub async fn product_rows(&self, ctx: &Context<'_>) -> Result<&[ContractProductRow]> {
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        let rows = self
+            .products
+            .get_or_try_init(|| contracts::products(store.pool(), self.row.id))
+            .await
+            .map_err(errors::store)?;
+        Ok(rows)
     }
 
     pub fn allows(&self, ctx: &Context<'_>, action: &Action) -> bool {
@@ -341,12 +352,10 @@ impl Contract {
     }
     /// The contract's products; serial numbers, keys and seats only for those who may see them.
     async fn products(&self, ctx: &Context<'_>) -> Result<Vec<ContractProduct>> {
-        let store = &ctx.data_unchecked::<Ctx>().store;
-        let rows = contracts::products(store.pool(), self.row.id)
-            .await
-            .map_err(errors::store)?;
+        let rows = self.product_rows(ctx).await?;
         Ok(rows
-            .into_iter()
+            .iter()
+            .cloned()
             .map(|row| {
                 let secrets = self.allows(
                     ctx,
@@ -604,10 +613,7 @@ impl Contract {
         if self.row.support_level != "ADVANCED" {
             return Ok(Some(0));
         }
-        let store = &ctx.data_unchecked::<Ctx>().store;
-        let rows = contracts::products(store.pool(), self.row.id)
-            .await
-            .map_err(errors::store)?;
+        let rows = self.product_rows(ctx).await?;
         Ok(Some(rules::named_caller_limit(
             rows.iter().map(|p| p.seats).sum(),
         )))
