@@ -30,20 +30,13 @@ pub async fn open_store(config: &Config, max_connections: u32) -> anyhow::Result
 /// The worker's dependencies from configuration.
 pub fn worker_parts(config: &Config, store: Store) -> anyhow::Result<(Arc<Deps>, WorkerConfig)> {
     let mailer = match &config.smtp_url {
-        Some(url) => Mailer::smtp(url).map_err(|e| anyhow::anyhow!(e))?,
+        Some(url) => Mailer::smtp(url, config.smtp_rate).map_err(|e| anyhow::anyhow!(e))?,
         None => Mailer::file(config.mail_dir.clone()).with_context(|| {
             format!(
                 "ROSTER_DATA_DIR: cannot create {}",
                 config.mail_dir.display()
             )
         })?,
-    };
-    let queue = match &config.queue {
-        QueueConfig::Sqlite { path } => Queue::Sqlite { path: path.clone() },
-        QueueConfig::Redis { url, namespace } => Queue::Redis {
-            url: url.clone(),
-            namespace: namespace.clone(),
-        },
     };
     Ok((
         Arc::new(Deps {
@@ -54,19 +47,47 @@ pub fn worker_parts(config: &Config, store: Store) -> anyhow::Result<(Arc<Deps>,
             redeliver_after: config.redeliver_after,
         }),
         WorkerConfig {
-            queue,
+            queue: queue(config),
             name: config.worker_name.clone(),
         },
     ))
 }
 
+/// The worker's view of the configured queue.
+fn queue(config: &Config) -> Queue {
+    match &config.queue {
+        QueueConfig::Sqlite { path } => Queue::Sqlite { path: path.clone() },
+        QueueConfig::Redis { url, namespace } => Queue::Redis {
+            url: url.clone(),
+            namespace: namespace.clone(),
+        },
+    }
+}
+
+/// The operator listener (jobs board and `/metrics`) when `ROSTER_ADMIN_LISTEN` is set.
+async fn start_admin(
+    config: &Config,
+    store: &Store,
+    stopped: &watch::Receiver<bool>,
+) -> anyhow::Result<(Option<SocketAddr>, Option<JoinHandle<anyhow::Result<()>>>)> {
+    let Some(at) = config.admin_listen else {
+        return Ok((None, None));
+    };
+    let (addr, handle) =
+        crate::admin::start(at, &queue(config), store.clone(), stopped.clone()).await?;
+    Ok((Some(addr), Some(handle)))
+}
+
 /// A running Roster: its address, store, and the handle to stop it.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The operator listener's address, when one was configured.
+    pub admin_addr: Option<SocketAddr>,
     pub store: Store,
     pub wake: Arc<Notify>,
     stop: watch::Sender<bool>,
     server: JoinHandle<anyhow::Result<()>>,
+    admin: Option<JoinHandle<anyhow::Result<()>>>,
     worker: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
@@ -75,6 +96,9 @@ impl Running {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         self.server.await??;
+        if let Some(admin) = self.admin {
+            admin.await??;
+        }
         if let Some(worker) = self.worker {
             worker.await??;
         }
@@ -95,6 +119,7 @@ impl Running {
 
 /// Starts the API (and the worker in-process when `with_worker`) on `config.listen`.
 pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running> {
+    crate::metrics::install();
     let store = open_store(config, 16).await?;
     let wake = Arc::new(Notify::new());
     let (stop, stopped) = watch::channel(false);
@@ -129,12 +154,12 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
             ),
             QueueConfig::Sqlite { .. } => None,
         },
-        requests: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("ROSTER_LISTEN: cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let (admin_addr, admin) = start_admin(config, &store, &stopped).await?;
     let mut stopped = stopped;
     let server = tokio::spawn(async move {
         axum::serve(
@@ -150,11 +175,90 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
     tracing::info!(%addr, worker = with_worker, "roster is serving");
     Ok(Running {
         addr,
+        admin_addr,
         store,
         wake,
         stop,
         server,
+        admin,
         worker,
+    })
+}
+
+/// A running `roster worker`: the worker and, when configured, the operator listener.
+/// Dropped without [`shutdown`](Self::shutdown), it stops the worker at once (as a killed
+/// process would).
+pub struct RunningWorker {
+    /// The operator listener's address, when one was configured.
+    pub admin_addr: Option<SocketAddr>,
+    pub store: Store,
+    stop: watch::Sender<bool>,
+    worker: Option<JoinHandle<anyhow::Result<()>>>,
+    admin: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RunningWorker {
+    /// Stops taking jobs, lets in-flight jobs finish, and waits.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        let worker = match self.worker.take() {
+            Some(w) => w.await,
+            None => Ok(Ok(())),
+        };
+        if let Some(admin) = self.admin.take() {
+            admin.await??;
+        }
+        self.store.close().await;
+        worker?
+    }
+
+    /// Waits until the worker stops by itself (an error) or `signal` fires.
+    pub async fn wait(mut self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let Some(worker) = self.worker.as_mut() else {
+            return Ok(());
+        };
+        tokio::select! {
+            _ = signal => {}
+            r = worker => {
+                self.worker = None;
+                r??;
+                anyhow::bail!("the worker stopped");
+            }
+        }
+        self.shutdown().await
+    }
+}
+
+impl Drop for RunningWorker {
+    fn drop(&mut self) {
+        if let Some(worker) = &self.worker {
+            worker.abort();
+        }
+    }
+}
+
+/// Starts the worker alone (and the operator listener, when configured).
+pub async fn start_worker(config: &Config) -> anyhow::Result<RunningWorker> {
+    crate::metrics::install();
+    let store = open_store(config, 8).await?;
+    let (deps, worker_config) = worker_parts(config, store.clone())?;
+    let (stop, stopped) = watch::channel(false);
+    let (admin_addr, admin) = start_admin(config, &store, &stopped).await?;
+    let mut worker_stopped = stopped;
+    let worker = tokio::spawn(roster_worker::run(
+        deps,
+        worker_config,
+        Arc::new(Notify::new()),
+        async move {
+            let _ = worker_stopped.wait_for(|s| *s).await;
+        },
+    ));
+    Ok(RunningWorker {
+        admin_addr,
+        store,
+        stop,
+        worker: Some(worker),
+        admin,
     })
 }
 
@@ -163,9 +267,5 @@ pub async fn run_worker(
     config: &Config,
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = open_store(config, 8).await?;
-    let (deps, worker_config) = worker_parts(config, store.clone())?;
-    roster_worker::run(deps, worker_config, Arc::new(Notify::new()), signal).await?;
-    store.close().await;
-    Ok(())
+    start_worker(config).await?.wait(signal).await
 }

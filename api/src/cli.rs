@@ -80,6 +80,24 @@ pub enum StaffKeyCommand {
     },
 }
 
+/// The whole `roster` command: parses the command line, sets up logs (and trace export),
+/// runs the command.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A bad ROSTER_LOG_FORMAT is reported with the rest of the configuration.
+    let format = cli.settings.log_format().unwrap_or_default();
+    let telemetry = match crate::telemetry::init(format) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("roster: {}", format!("{e:#}").replace('\n', " "));
+            return ExitCode::from(2);
+        }
+    };
+    let code = run(cli).await;
+    telemetry.shutdown().await;
+    code
+}
+
 /// Runs the command; errors are printed as one line.
 pub async fn run(cli: Cli) -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve { no_worker: false });
@@ -137,7 +155,9 @@ async fn execute(command: Command, config: &Config) -> anyhow::Result<ExitCode> 
         }
         Command::Emails(EmailsCommand::Failed { limit }) => {
             let store = app::open_store(config, 1).await?;
-            let failed = roster_store::emails::failed(store.pool(), limit.clamp(1, 1000)).await?;
+            let failed =
+                roster_store::emails::with_status(store.pool(), "FAILED", limit.clamp(1, 1000))
+                    .await?;
             store.close().await;
             let mut lines = vec!["id\tkind\tattempts\tcreated\tlast error".to_string()];
             for e in &failed {

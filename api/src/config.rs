@@ -48,6 +48,17 @@ pub struct Settings {
     /// Namespace of the queue in Redis, so several deployments can share one server.
     #[arg(long, env = "ROSTER_QUEUE_NAMESPACE", global = true)]
     pub queue_namespace: Option<String>,
+    /// Address of the operator listener (jobs board and `/metrics`), e.g. `127.0.0.1:9090`;
+    /// off when unset. It has no authentication: bind it to loopback.
+    #[arg(long, env = "ROSTER_ADMIN_LISTEN", global = true)]
+    pub admin_listen: Option<String>,
+    /// Log line format: `text` (the default) or `json`.
+    #[arg(long, env = "ROSTER_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+    /// Emails per second each worker process sends at most over SMTP (`0`: no bound beyond
+    /// the pool of connections), for mail providers that limit the rate.
+    #[arg(long, env = "ROSTER_SMTP_RATE", global = true)]
+    pub smtp_rate: Option<String>,
 }
 
 /// Embedded (SQLite, in-process everything) or production (PostgreSQL, Redis, SMTP).
@@ -62,6 +73,16 @@ pub enum Mode {
 pub enum QueueConfig {
     Sqlite { path: PathBuf },
     Redis { url: String, namespace: String },
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Checked configuration.
@@ -80,6 +101,11 @@ pub struct Config {
     pub introspection: bool,
     pub worker_name: String,
     pub redeliver_after: Duration,
+    /// Emails per second over SMTP at most, per worker process; `None`: unbounded.
+    pub smtp_rate: Option<u32>,
+    /// The operator listener (jobs board, `/metrics`); none unless configured.
+    pub admin_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
 }
 
 /// A setting that is not valid: `Display` is the one line printed at start-up.
@@ -98,6 +124,19 @@ fn bad(setting: &'static str, problem: impl Into<String>) -> ConfigError {
 }
 
 impl Settings {
+    /// The log format alone: logging starts before the rest of the configuration is checked.
+    pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        match self.log_format.as_deref().map(str::trim) {
+            None | Some("") => Ok(LogFormat::Text),
+            Some(v) if v.eq_ignore_ascii_case("text") => Ok(LogFormat::Text),
+            Some(v) if v.eq_ignore_ascii_case("json") => Ok(LogFormat::Json),
+            Some(v) => Err(bad(
+                "ROSTER_LOG_FORMAT",
+                format!("{v:?} is not a log format: use text or json"),
+            )),
+        }
+    }
+
     /// Checks every setting and fills in the defaults.
     pub fn resolve(&self) -> Result<Config, ConfigError> {
         let listen_raw = self.listen.as_deref().unwrap_or("127.0.0.1:8080");
@@ -107,6 +146,16 @@ impl Settings {
                 format!("{listen_raw:?} is not an address such as 127.0.0.1:8080"),
             )
         })?;
+        let admin_listen = match self.admin_listen.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(raw.parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "ROSTER_ADMIN_LISTEN",
+                    format!("{raw:?} is not an address such as 127.0.0.1:9090"),
+                )
+            })?),
+        };
+        let log_format = self.log_format()?;
         let data_dir = PathBuf::from(self.data_dir.as_deref().unwrap_or("./roster-data"));
         if data_dir.as_os_str().is_empty() {
             return Err(bad("ROSTER_DATA_DIR", "must not be empty"));
@@ -232,6 +281,21 @@ impl Settings {
                 )
             })?;
 
+        let smtp_rate = match self.smtp_rate.as_deref().map(str::trim) {
+            None | Some("") | Some("0") => None,
+            Some(raw) => Some(
+                raw.parse::<u32>()
+                    .ok()
+                    .filter(|r| *r <= 1_000_000)
+                    .ok_or_else(|| {
+                        bad(
+                            "ROSTER_SMTP_RATE",
+                            format!("{raw:?} is not a number of emails per second such as 50"),
+                        )
+                    })?,
+            ),
+        };
+
         let introspection = match self.introspection.as_deref() {
             None => true,
             Some(v) => {
@@ -259,6 +323,9 @@ impl Settings {
             introspection,
             worker_name,
             redeliver_after,
+            smtp_rate,
+            admin_listen,
+            log_format,
         })
     }
 }
@@ -295,6 +362,9 @@ mod tests {
         assert!(matches!(c.queue, QueueConfig::Sqlite { .. }));
         assert_eq!(c.smtp_url, None);
         assert_eq!(c.provisioning_delay, Duration::from_secs(5));
+        assert_eq!(c.admin_listen, None);
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.smtp_rate, None, "no send rate bound unless asked for");
     }
 
     #[test]
@@ -344,6 +414,13 @@ mod tests {
             ),
             (
                 Settings {
+                    smtp_rate: Some("fast".into()),
+                    ..Default::default()
+                },
+                "ROSTER_SMTP_RATE",
+            ),
+            (
+                Settings {
                     smtp_url: Some("http://x".into()),
                     ..Default::default()
                 },
@@ -355,6 +432,20 @@ mod tests {
                     ..Default::default()
                 },
                 "ROSTER_INTROSPECTION",
+            ),
+            (
+                Settings {
+                    admin_listen: Some("localhost".into()),
+                    ..Default::default()
+                },
+                "ROSTER_ADMIN_LISTEN",
+            ),
+            (
+                Settings {
+                    log_format: Some("xml".into()),
+                    ..Default::default()
+                },
+                "ROSTER_LOG_FORMAT",
             ),
         ];
         for (settings, setting) in cases {

@@ -1,4 +1,7 @@
-//! HTTP: GraphQL, GraphiQL, health and readiness (API.md, "HTTP").
+//! HTTP: GraphQL, GraphiQL, health, readiness and metrics (API.md, "HTTP").
+//!
+//! Every request gets an `x-request-id` (the client's, or a fresh UUID), echoed on the
+//! response and carried by the `request` span that every log line of the request sits in.
 
 use crate::graphql::context::{Ctx, Shared};
 use crate::graphql::{RosterSchema, errors};
@@ -7,13 +10,15 @@ use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, Graph
 use axum::Router;
 use axum::extract::State;
 use axum::extract::{ConnectInfo, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use roster_domain::policy::Principal;
-use roster_store::{auth, secret, users};
+use roster_store::{auth, secret};
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -25,8 +30,6 @@ pub struct AppState {
     pub shared: Shared,
     /// The Redis queue, where the queue is separate from the database (for `/readyz`).
     pub redis: Option<redis::Client>,
-    /// GraphQL requests served by this process (for `/metrics`).
-    pub requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -41,7 +44,29 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
+        // Outermost last: the id is set, then the span opens with it, then the response
+        // carries it back.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(Arc::new(state))
+}
+
+/// The span around one request: its id, method and path (never the query string, which may
+/// carry a token, nor any header but the id).
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
 }
 
 async fn graphiql() -> impl IntoResponse {
@@ -83,33 +108,13 @@ async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (StatusCode::OK, "ready")
 }
 
-/// Prometheus text format: requests served, jobs pending, emails by status.
+/// Prometheus text format: this process's counters and histograms (see [`crate::metrics`]),
+/// then jobs pending, outbox lag and emails by status from the database.
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let store = &state.shared.store;
-    let pending = roster_store::outbox::pending_count(store).await.ok();
-    let emails = roster_store::emails::count_by_status(store.pool())
-        .await
-        .unwrap_or_default();
-    let mut out = String::new();
-    out.push_str("# HELP roster_graphql_requests_total GraphQL requests served by this process.\n");
-    out.push_str("# TYPE roster_graphql_requests_total counter\n");
-    out.push_str(&format!(
-        "roster_graphql_requests_total {}\n",
-        state.requests.load(std::sync::atomic::Ordering::Relaxed)
-    ));
-    if let Some(n) = pending {
-        out.push_str(
-            "# HELP roster_jobs_pending Jobs owed and not done: outbox rows and queued emails.\n",
-        );
-        out.push_str("# TYPE roster_jobs_pending gauge\n");
-        out.push_str(&format!("roster_jobs_pending {n}\n"));
-    }
-    out.push_str("# HELP roster_emails Emails in the ledger by delivery status.\n");
-    out.push_str("# TYPE roster_emails gauge\n");
-    for (status, n) in emails {
-        out.push_str(&format!("roster_emails{{status=\"{status}\"}} {n}\n"));
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::render(&state.shared.store).await,
+    )
 }
 
 async fn graphql(
@@ -118,6 +123,7 @@ async fn graphql(
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
+    metrics::counter!(crate::metrics::GRAPHQL_REQUESTS).increment(1);
     let ctx = match authenticate(&state.shared, &headers).await {
         Ok(mut ctx) => {
             ctx.client = Some(peer.ip());
@@ -204,11 +210,7 @@ pub async fn authenticate_bearer(
         ctx.principal = Principal::Staff;
         ctx.staff_key = Some(id);
     } else {
-        let user_id = auth::session_user(pool, token)
-            .await
-            .map_err(errors::store)?
-            .ok_or_else(errors::unauthenticated)?;
-        let user = users::by_id(pool, user_id)
+        let user = auth::session_user(pool, token)
             .await
             .map_err(errors::store)?
             .ok_or_else(errors::unauthenticated)?;

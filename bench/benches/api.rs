@@ -1,70 +1,43 @@
-//! Roster in production mode under load, beside a hand-written axum + sqlx handler that
-//! returns the same JSON from the same database, and email delivery end to end.
+//! Roster in production mode under load, beside its peers in the same run:
 //!
-//! `bench/run` builds the release binary and runs this. It seeds 10,000 contracts with 1 to
-//! 200 members each (`ROSTER_BENCH_CONTRACTS`), starts `roster serve --no-worker` as its own
-//! process (PostgreSQL + Redis + SMTP settings), starts the reference handler as another
-//! process, and drives both from this process with a Rust load client. Figures only: nothing
-//! here asserts a time.
+//! - the contract read the dashboard makes, against a hand-written axum + sqlx handler (the
+//!   reference) and PostGraphile 4 serving the same database;
+//! - mutations per second (`setUserAccess`, `addUsers`) by Contract Managers over GraphQL,
+//!   against the same transactions as raw SQL run by `pgbench` (`bench/pgbench/*.sql`).
+//!
+//! `bench/run` builds the release binary, installs the Node peers (`npm ci` in `bench/peers`)
+//! and runs this. It seeds 10,000 contracts with 1 to 200 members each (`ROSTER_BENCH_CONTRACTS`
+//! or `ROSTER_BENCH_SCALE`), starts `roster serve --no-worker` as its own process (PostgreSQL +
+//! Redis + SMTP settings), the reference handler and PostGraphile as other processes, and drives
+//! them from this process with a Rust load client. Figures only: nothing here asserts a time.
 
 #![allow(clippy::print_stdout)] // a benchmark prints its figures
 
 use axum::extract::{Path, State};
 use axum::routing::get;
-use roster_bench::Scratch;
+use roster_api::graphql::ids::{Kind, encode};
+use roster_bench::{Figures, Row, Scratch, env_num, load, print_table, record, sized, wait_ready};
 use roster_store::Store;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const QUERY: &str = "query($n: String!) { contract(number: $n) { number status term { startDate endDate billingPeriod } company { name } products { productCode productName seats seatsAssigned } members(first: 20) { totalCount edges { node { user { email firstName lastName } roles status } } } } }";
 
-fn env_num(name: &str, default: i64) -> i64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+/// The same question asked of PostGraphile's generated schema: the contract by its unique
+/// number, its company, its products, and the first 20 memberships ordered by the member's
+/// name (`@graphile-contrib/pg-order-by-related`) with `totalCount`.
+const POSTGRAPHILE_QUERY: &str = "query($n: String!) { contractByNumber(number: $n) { number status startDate endDate billingPeriod companyByCompanyId { name } contractProductsByContractId { nodes { seats seatsAssigned productByProductId { code name } } } membershipsByContractId(first: 20, orderBy: [USER_BY_USER_ID__LAST_NAME_ASC, USER_BY_USER_ID__FIRST_NAME_ASC, USER_ID_ASC]) { totalCount nodes { status isManager userByUserId { email firstName lastName } } } } }";
 
-/// Seeds `n` contracts with 1..=200 members each, in plain SQL.
-async fn seed(url: &str, n: i64) -> anyhow::Result<()> {
-    let pg = PgPool::connect(url).await?;
-    for sql in [
-        "INSERT INTO companies (id, name, created_at) SELECT g, 'Company ' || g, 0 FROM generate_series(1, $1::bigint) g",
-        "INSERT INTO products (id, code, name) VALUES (1, 'ACAD', 'AutoCAD'), (2, 'REVIT', 'Revit')",
-        "INSERT INTO contracts (id, number, order_number, company_id, status, support_level, renewal_kind, billing_period, start_date, end_date, created_at) \
-         SELECT g, 'C-' || g, 'O-' || g, g, 'ACTIVE', 'ADVANCED', 'MANUAL', 'ANNUAL', '2026-01-01', '2027-01-01', 0 FROM generate_series(1, $1::bigint) g",
-        "INSERT INTO contract_products (id, contract_id, product_id, serial_number, product_key, seats, seats_assigned) \
-         SELECT g * 2 - 1, g, 1, 'S-' || g || '-1', 'KEY1', 250, 1 + (g % 200) FROM generate_series(1, $1::bigint) g \
-         UNION ALL SELECT g * 2, g, 2, 'S-' || g || '-2', 'KEY2', 50, 0 FROM generate_series(1, $1::bigint) g",
-        "INSERT INTO users (id, email, first_name, last_name, language, created_at) \
-         SELECT c * 1000 + m, 'u' || c || '.' || m || '@bench.example', 'First' || m, 'Last' || (m * 7919 % 211), 'en', 0 \
-         FROM generate_series(1, $1::bigint) c, LATERAL generate_series(0, c % 200) m",
-        "INSERT INTO memberships (contract_id, user_id, status, is_manager, created_at) \
-         SELECT c, c * 1000 + m, CASE WHEN m % 3 = 0 THEN 'PENDING' ELSE 'ACTIVE' END, CASE WHEN m = 0 THEN 1 ELSE 0 END, 0 \
-         FROM generate_series(1, $1::bigint) c, LATERAL generate_series(0, c % 200) m",
-        "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at) \
-         SELECT c * 2 - 1, c * 1000 + m, c, 0 FROM generate_series(1, $1::bigint) c, LATERAL generate_series(0, c % 200) m",
-    ] {
-        sqlx::query(sql).bind(n).execute(&pg).await?;
-    }
-    for table in [
-        "companies",
-        "users",
-        "contracts",
-        "contract_products",
-        "products",
-    ] {
-        let sql = format!(
-            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
-        );
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pg).await?;
-    }
-    sqlx::raw_sql("ANALYZE").execute(&pg).await?;
-    pg.close().await;
-    Ok(())
-}
+const SET_USER_ACCESS: &str = "mutation($input: SetUserAccessInput!) { setUserAccess(input: $input) { userErrors { code message } } }";
+const ADD_USERS: &str =
+    "mutation($input: AddUsersInput!) { addUsers(input: $input) { userErrors { code message } } }";
+
+const ROSTER: &str = "127.0.0.1:18181";
+const REFERENCE: &str = "127.0.0.1:18182";
+const POSTGRAPHILE: &str = "127.0.0.1:18183";
 
 /// The reference: one hand-written handler answering the same JSON with plain sqlx.
 async fn reference_server(url: String, addr: String) -> anyhow::Result<()> {
@@ -118,89 +91,13 @@ async fn reference_server(url: String, addr: String) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Figures {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
-}
+/// Kills a child process this benchmark started (and waits for it) when dropped.
+struct Owned(Child);
 
-/// Drives `make_request` from `concurrency` tasks for `duration`.
-async fn load<F, Fut>(concurrency: usize, duration: Duration, make_request: F) -> Figures
-where
-    F: Fn(u64) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for worker in 0..concurrency {
-        let f = make_request.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut errors = 0u64;
-            let mut i = worker as u64;
-            while start.elapsed() < duration {
-                let t = Instant::now();
-                if f(i).await {
-                    lat.push(t.elapsed());
-                } else {
-                    errors += 1;
-                }
-                i += concurrency as u64;
-            }
-            (lat, errors)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await.expect("load task");
-        all.extend(l);
-        errors += e;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    all.sort();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
-    Figures {
-        rps: all.len() as f64 / secs,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-        errors,
-    }
-}
-
-fn roster_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("own path");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target/<profile>");
-    let bin = dir.join("roster");
-    assert!(
-        bin.exists(),
-        "build it first: cargo build --release --bin roster ({})",
-        bin.display()
-    );
-    bin
-}
-
-async fn wait_ready(url: &str) -> Duration {
-    let t = Instant::now();
-    let client = reqwest::Client::new();
-    loop {
-        if let Ok(r) = client.get(url).send().await
-            && r.status().is_success()
-        {
-            return t.elapsed();
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "{url} never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -220,6 +117,170 @@ fn rss_mb(child: &Child) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// POSTs a GraphQL request; succeeds when the answer is 200 and holds `must_contain` and no
+/// top-level `errors`.
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+    must_contain: &str,
+) -> Result<(), String> {
+    let mut req = client.post(url).json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() || text.contains("\"errors\":") || !text.contains(must_contain) {
+        return Err(format!(
+            "{status}: {}",
+            text.chars().take(300).collect::<String>()
+        ));
+    }
+    Ok(())
+}
+
+/// Starts PostGraphile 4 (from `bench/peers`, `npm ci` first) on the same database: two
+/// cluster workers (the machine's two cores, as Roster's runtime uses both) with 8 pooled
+/// connections each, no query log, no GraphiQL.
+fn start_postgraphile(url: &str) -> anyhow::Result<Owned> {
+    let peers = roster_bench::peers_dir();
+    let cli = peers.join("node_modules/postgraphile/cli.js");
+    anyhow::ensure!(
+        cli.exists(),
+        "PostGraphile is not installed: run `npm ci` in {}",
+        peers.display()
+    );
+    let (host, port) = POSTGRAPHILE.split_once(':').expect("host:port");
+    let child = Command::new("node")
+        .arg(cli)
+        .args([
+            "-c", url, "--schema", "public", "--host", host, "--port", port,
+        ])
+        .args([
+            "--disable-query-log",
+            "--disable-graphiql",
+            "--cluster-workers",
+            "2",
+        ])
+        .args(["--max-pool-size", "8"])
+        .args(["--append-plugins", "@graphile-contrib/pg-order-by-related"])
+        .current_dir(&peers)
+        .env("NODE_ENV", "production")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(Owned(child))
+}
+
+/// Waits until PostGraphile answers the benchmark's query.
+async fn postgraphile_ready(client: &reqwest::Client) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let body = json!({ "query": POSTGRAPHILE_QUERY, "variables": { "n": "C-1" } });
+    loop {
+        let url = format!("http://{POSTGRAPHILE}/graphql");
+        if post(client, &url, None, &body, "\"number\":\"C-1\"")
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            t.elapsed() < Duration::from_secs(60),
+            "PostGraphile never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs one pgbench script for `seconds` with `concurrency` clients and reads each
+/// transaction's latency from its per-transaction log.
+fn pgbench(
+    url: &str,
+    script: &str,
+    valid: i64,
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<Figures> {
+    let logs = std::env::temp_dir().join(format!("roster-pgbench-{}-{script}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&logs);
+    std::fs::create_dir_all(&logs)?;
+    let file = roster_bench::peers_dir()
+        .parent()
+        .expect("bench/")
+        .join("pgbench")
+        .join(format!("{script}.sql"));
+    let out = Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-j", "2", "-l"])
+        .arg(format!("--log-prefix={}", logs.join("tx").display()))
+        .arg(format!("-c{concurrency}"))
+        .arg(format!("-T{seconds}"))
+        .arg(format!("-Dvalid={valid}"))
+        .arg("-f")
+        .arg(&file)
+        .arg(url)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(out.status.success(), "pgbench {script}: {stderr}");
+    let tps: f64 = stdout
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no tps in pgbench's output: {stdout}"))?;
+    let failed: u64 = stdout
+        .lines()
+        .find(|l| l.starts_with("number of failed transactions:"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut lat = Vec::new();
+    for entry in std::fs::read_dir(&logs)? {
+        let text = std::fs::read_to_string(entry?.path())?;
+        for line in text.lines() {
+            // client_id transaction_no time(us) script_no time_epoch time_us
+            if let Some(us) = line
+                .split_whitespace()
+                .nth(2)
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                lat.push(Duration::from_micros(us));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+    lat.sort();
+    Ok(Figures {
+        rps: tps,
+        p50_ms: roster_bench::quantile_ms(&lat, 0.50),
+        p99_ms: roster_bench::quantile_ms(&lat, 0.99),
+        errors: failed,
+    })
+}
+
+fn row(group: &str, scenario: &str, unit: &str, f: Figures, reference: (&str, f64)) -> Row {
+    Row {
+        group: group.to_string(),
+        scenario: scenario.to_string(),
+        unit: unit.to_string(),
+        rate: f.rps,
+        p50_ms: Some(f.p50_ms),
+        p99_ms: Some(f.p99_ms),
+        errors: f.errors,
+        reference: reference.0.to_string(),
+        ratio: f.rps / reference.1.max(f64::MIN_POSITIVE),
+    }
+}
+
+/// Contracts that have a member 1 (user `c * 1000 + 1`): all but every 200th; the k-th of
+/// them is `k + k / 199 + 1`, as in `bench/pgbench/*.sql`.
+fn valid_contract(k: i64) -> i64 {
+    k + k / 199 + 1
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if let (Ok(url), Ok(addr)) = (
@@ -228,14 +289,14 @@ async fn main() -> anyhow::Result<()> {
     ) {
         return reference_server(url, addr).await;
     }
-    let contracts = env_num("ROSTER_BENCH_CONTRACTS", 10_000);
+    let contracts = sized("ROSTER_BENCH_CONTRACTS", 10_000).max(2);
     let seconds = env_num("ROSTER_BENCH_SECONDS", 10) as u64;
     let concurrency = env_num("ROSTER_BENCH_CONCURRENCY", 32) as usize;
     let scratch = Scratch::create("roster_bench_api").await?;
     let store = Store::connect(&scratch.url, 4).await?;
     store.migrate().await?;
     let t = Instant::now();
-    seed(&scratch.url, contracts).await?;
+    roster_bench::seed(&scratch.url, contracts).await?;
     let (_, staff_key) = roster_store::auth::create_staff_key(store.pool(), "bench").await?;
     let (memberships,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM memberships")
         .fetch_one(store.pool())
@@ -247,79 +308,239 @@ async fn main() -> anyhow::Result<()> {
 
     // Roster, as its own process, production mode.
     let sink = roster_tests::smtp::Sink::start().await;
-    let started = Instant::now();
-    let mut roster = Command::new(roster_binary())
-        .args(["serve", "--no-worker"])
-        .env("ROSTER_LISTEN", "127.0.0.1:18181")
-        .env("DATABASE_URL", &scratch.url)
-        .env("REDIS_URL", "redis://127.0.0.1:6379")
-        .env("SMTP_URL", format!("smtp://127.0.0.1:{}", sink.port()))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let _ = started;
-    let startup = wait_ready("http://127.0.0.1:18181/readyz").await;
-    let mut reference = Command::new(std::env::current_exe()?)
-        .env("ROSTER_BENCH_REFERENCE_DB", &scratch.url)
-        .env("ROSTER_BENCH_REFERENCE_ADDR", "127.0.0.1:18182")
-        .stdout(Stdio::null())
-        .spawn()?;
-    wait_ready("http://127.0.0.1:18182/contract/C-1").await;
-
+    let roster = Owned(
+        Command::new(roster_bench::roster_binary())
+            .args(["serve", "--no-worker"])
+            .env("ROSTER_LISTEN", ROSTER)
+            .env("DATABASE_URL", &scratch.url)
+            .env("REDIS_URL", "redis://127.0.0.1:6379")
+            .env("SMTP_URL", format!("smtp://127.0.0.1:{}", sink.port()))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let startup = wait_ready(&format!("http://{ROSTER}/readyz"), Duration::from_secs(30)).await?;
+    let reference = Owned(
+        Command::new(std::env::current_exe()?)
+            .env("ROSTER_BENCH_REFERENCE_DB", &scratch.url)
+            .env("ROSTER_BENCH_REFERENCE_ADDR", REFERENCE)
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    wait_ready(
+        &format!("http://{REFERENCE}/contract/C-1"),
+        Duration::from_secs(30),
+    )
+    .await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
+    let postgraphile = match start_postgraphile(&scratch.url) {
+        Ok(p) => match postgraphile_ready(&client).await {
+            Ok(()) => Some(p),
+            Err(e) => {
+                println!("PostGraphile not measured: {e}");
+                None
+            }
+        },
+        Err(e) => {
+            println!("PostGraphile not measured: {e}");
+            None
+        }
+    };
+
     let duration = Duration::from_secs(seconds);
-    let (c, key) = (client.clone(), staff_key.clone());
+    let number = move |i: u64| format!("C-{}", 1 + i as i64 % contracts);
+    let (c, key) = (client.clone(), Arc::new(staff_key));
     let roster_read = load(concurrency, duration, move |i| {
         let (c, key) = (c.clone(), key.clone());
         async move {
-            let n = format!("C-{}", 1 + i as i64 % contracts);
-            c.post("http://127.0.0.1:18181/graphql")
-                .bearer_auth(&key)
-                .json(&json!({ "query": QUERY, "variables": { "n": n } }))
-                .send()
-                .await
-                .map(|r| r.status().is_success())
-                .unwrap_or(false)
+            let body = json!({ "query": QUERY, "variables": { "n": number(i) } });
+            let url = format!("http://{ROSTER}/graphql");
+            post(&c, &url, Some(&key), &body, "\"totalCount\"").await
         }
     })
     .await;
-    let rss = rss_mb(&roster);
+    let rss = rss_mb(&roster.0);
     let c = client.clone();
     let reference_read = load(concurrency, duration, move |i| {
         let c = c.clone();
         async move {
-            c.get(format!(
-                "http://127.0.0.1:18182/contract/C-{}",
-                1 + i as i64 % contracts
-            ))
-            .send()
-            .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false)
+            let url = format!("http://{REFERENCE}/contract/{}", number(i));
+            let resp = c.get(url).send().await.map_err(|e| e.to_string())?;
+            let ok = resp.status().is_success();
+            let text = resp.text().await.map_err(|e| e.to_string())?;
+            if ok && text.contains("\"totalCount\"") {
+                Ok(())
+            } else {
+                Err(text.chars().take(300).collect())
+            }
         }
     })
     .await;
-    let _ = roster.kill();
-    let _ = reference.kill();
+    drop(reference);
+    let postgraphile_read = match &postgraphile {
+        None => None,
+        Some(_) => {
+            let c = client.clone();
+            Some(
+                load(concurrency, duration, move |i| {
+                    let c = c.clone();
+                    async move {
+                        let body =
+                            json!({ "query": POSTGRAPHILE_QUERY, "variables": { "n": number(i) } });
+                        let url = format!("http://{POSTGRAPHILE}/graphql");
+                        post(&c, &url, None, &body, "\"totalCount\"").await
+                    }
+                })
+                .await,
+            )
+        }
+    };
+    drop(postgraphile);
+
+    // Mutations by Contract Managers (staff may not change a customer's people), each client
+    // on contracts of its own: contract k of client w is the (w + k * concurrency)-th contract
+    // with a member 1, so a client's grant and the revoke after it meet no other client.
+    let valid = contracts - contracts / 200;
+    let owned = (valid.min(4096) / concurrency as i64).max(1) * concurrency as i64;
+    let owned = owned.min(valid);
+    let mut tx = store.begin().await?;
+    let mut tokens = Vec::with_capacity(owned as usize);
+    for k in 0..owned {
+        let c = valid_contract(k);
+        tokens.push(roster_store::auth::create_session(&mut tx, c * 1000).await?);
+    }
+    tx.commit().await?;
+    let tokens = Arc::new(tokens);
+    let (c, tk) = (client.clone(), tokens.clone());
+    let conc = concurrency as u64;
+    let set_access = load(concurrency, duration, move |i| {
+        let (c, tk) = (c.clone(), tk.clone());
+        async move {
+            // Request n of a client: its (n / 2)-th contract; grant REVIT to member 1, then
+            // revoke it.
+            let (w, n) = (i % conc, i / conc);
+            let k = (w + (n / 2) * conc) % tk.len() as u64;
+            let contract = valid_contract(k as i64);
+            let revit = encode(Kind::ContractProduct, contract * 2).0;
+            let access = json!({ "contractProductIds": [revit] });
+            let mut input = json!({
+                "contractId": encode(Kind::Contract, contract).0,
+                "userIds": [encode(Kind::User, contract * 1000 + 1).0],
+            });
+            input[if n % 2 == 0 { "grant" } else { "revoke" }] = access;
+            let body = json!({ "query": SET_USER_ACCESS, "variables": { "input": input } });
+            let url = format!("http://{ROSTER}/graphql");
+            post(&c, &url, Some(&tk[k as usize]), &body, "\"userErrors\":[]").await
+        }
+    })
+    .await;
+    let (c, tk) = (client.clone(), tokens.clone());
+    let run = std::process::id();
+    let add_users = load(concurrency, duration, move |i| {
+        let (c, tk) = (c.clone(), tk.clone());
+        async move {
+            // One new person with a seat of ACAD (250 seats, at most 200 taken by the seed).
+            let k = i % tk.len() as u64;
+            let contract = valid_contract(k as i64);
+            let input = json!({
+                "contractId": encode(Kind::Contract, contract).0,
+                "users": [{ "email": format!("new{run}.{i}@bench.example"), "firstName": "New", "lastName": format!("Person{i}") }],
+                "access": { "contractProductIds": [encode(Kind::ContractProduct, contract * 2 - 1).0] },
+            });
+            let body = json!({ "query": ADD_USERS, "variables": { "input": input } });
+            let url = format!("http://{ROSTER}/graphql");
+            post(&c, &url, Some(&tk[k as usize]), &body, "\"userErrors\":[]").await
+        }
+    })
+    .await;
+    drop(roster);
+    let raw_set_access = pgbench(&scratch.url, "set_user_access", valid, concurrency, seconds)?;
+    let raw_add_users = pgbench(&scratch.url, "add_users", valid, concurrency, seconds)?;
+
+    let (inconsistent,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM contract_products cp WHERE seats_assigned <> \
+         (SELECT COUNT(*) FROM product_access pa WHERE pa.contract_product_id = cp.id)",
+    )
+    .fetch_one(store.pool())
+    .await?;
+
+    let read = "contract read";
+    let refr = "same JSON, hand-written axum + sqlx";
+    let mut reads = vec![
+        row(
+            read,
+            "contract with members, Roster GraphQL",
+            "req/s",
+            roster_read,
+            (refr, reference_read.rps),
+        ),
+        row(
+            read,
+            refr,
+            "req/s",
+            reference_read,
+            (refr, reference_read.rps),
+        ),
+    ];
+    if let Some(pg) = postgraphile_read {
+        reads.push(row(
+            read,
+            "same query, PostGraphile 4",
+            "req/s",
+            pg,
+            (refr, reference_read.rps),
+        ));
+    }
+    let muts = "mutations";
+    let raw_set = "setUserAccess as raw SQL, pgbench";
+    let raw_add = "addUsers as raw SQL, pgbench";
+    let mutations = vec![
+        row(
+            muts,
+            "setUserAccess, Roster GraphQL",
+            "mutations/s",
+            set_access,
+            (raw_set, raw_set_access.rps),
+        ),
+        row(
+            muts,
+            raw_set,
+            "tx/s",
+            raw_set_access,
+            (raw_set, raw_set_access.rps),
+        ),
+        row(
+            muts,
+            "addUsers (1 person, 1 seat), Roster GraphQL",
+            "mutations/s",
+            add_users,
+            (raw_add, raw_add_users.rps),
+        ),
+        row(
+            muts,
+            raw_add,
+            "tx/s",
+            raw_add_users,
+            (raw_add, raw_add_users.rps),
+        ),
+    ];
 
     println!();
-    println!("| scenario | req/s | p50 | p99 | errors | ratio to reference |");
-    println!("|---|---|---|---|---|---|");
-    println!(
-        "| contract with members, Roster GraphQL | {:.0} | {:.2} ms | {:.2} ms | {} | {:.2}x |",
-        roster_read.rps,
-        roster_read.p50_ms,
-        roster_read.p99_ms,
-        roster_read.errors,
-        roster_read.rps / reference_read.rps.max(1.0)
-    );
-    println!(
-        "| same JSON, hand-written axum + sqlx | {:.0} | {:.2} ms | {:.2} ms | {} | 1.00x |",
-        reference_read.rps, reference_read.p50_ms, reference_read.p99_ms, reference_read.errors
-    );
+    print_table(&reads);
+    if let Some(pg) = reads.get(2) {
+        println!();
+        println!(
+            "Roster / PostGraphile: {:.2}x req/s; p99 {:.2} ms vs {:.2} ms",
+            roster_read.rps / pg.rate.max(f64::MIN_POSITIVE),
+            roster_read.p99_ms,
+            pg.p99_ms.unwrap_or(0.0)
+        );
+    }
+    println!();
+    print_table(&mutations);
     println!();
     println!(
         "Roster start-up to /readyz: {:.0} ms; peak RSS under load: {:.1} MB",
@@ -327,8 +548,15 @@ async fn main() -> anyhow::Result<()> {
         rss
     );
     println!(
-        "load: {concurrency} concurrent clients for {seconds} s each, from this process, on the same 2 cores"
+        "contract products whose seat count differs from their seats afterwards: {inconsistent}"
     );
+    let conditions = format!(
+        "{contracts} contracts, {memberships} members; {concurrency} concurrent clients for {seconds} s each, from this process, on the same 2 cores"
+    );
+    println!("load: {conditions}");
+    let mut rows = reads;
+    rows.extend(mutations);
+    record("api", &rows, &conditions)?;
     store.close().await;
     scratch.drop_database().await?;
     Ok(())

@@ -14,10 +14,7 @@ use std::time::Instant;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: i64 = std::env::var("ROSTER_BENCH_CONTRACTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let n: i64 = roster_bench::sized("ROSTER_BENCH_CONTRACTS", 1_000_000);
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("a date");
     let scratch = Scratch::create("roster_bench_renewals").await?;
     let store = Store::connect(&scratch.url, 4).await?;

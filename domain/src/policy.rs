@@ -196,8 +196,17 @@ pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action
             sc_admin(s.is_coordinator() && contract_products.is_subset(&s.coordinates))
         }
         ManageContractSettings => sc_admin(s.is_coordinator()),
-        OpenCase | ViewCases => {
+        OpenCase => {
             if s.may_use_web_support() {
+                Decision::Allow
+            } else {
+                Decision::Forbidden
+            }
+        }
+        // A member who is also a user of a reseller with View Cases reads the cases through
+        // the reseller (R18) even without Web Support of their own; writing still needs it.
+        ViewCases => {
+            if s.may_use_web_support() || s.reseller_views_cases {
                 Decision::Allow
             } else {
                 Decision::Forbidden
@@ -331,6 +340,22 @@ mod tests {
             Decision::Forbidden
         );
         assert!(decide(Principal::User, Some(&cm()), &secret(1)).is_allowed());
+    }
+
+    #[test]
+    fn r18_a_member_whose_reseller_views_cases_reads_them_but_cannot_open_one() {
+        let both = Standing {
+            member: true,
+            reseller_views_cases: true,
+            ..Standing::default()
+        };
+        assert!(decide(Principal::User, Some(&both), &Action::ViewCases).is_allowed());
+        assert!(!decide(Principal::User, Some(&both), &Action::OpenCase).is_allowed());
+        let member = Standing {
+            member: true,
+            ..Standing::default()
+        };
+        assert!(!decide(Principal::User, Some(&member), &Action::ViewCases).is_allowed());
     }
 
     #[test]

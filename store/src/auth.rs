@@ -25,19 +25,21 @@ pub async fn create_session(tx: &mut Tx, user_id: i64) -> StoreResult<String> {
     Ok(token)
 }
 
-/// The user of a live session token (not expired, not revoked).
+/// The user of a live session token (not revoked, not expired), in one statement.
 pub async fn session_user<'c, E: Executor<'c, Database = Any>>(
     db: E,
     token: &str,
-) -> StoreResult<Option<i64>> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT user_id FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+) -> StoreResult<Option<crate::users::UserRow>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.language, u.password_hash, \
+         u.subscriber_terms_at, u.coordinator_terms_at, u.first_sign_in_at, u.reseller_id, \
+         u.created_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
     )
     .bind(secret::hash(token))
     .bind(now_ms())
     .fetch_optional(db)
-    .await?;
-    Ok(row.map(|(u,)| u))
+    .await?)
 }
 
 /// Revokes a session token at once. Returns whether a live session was revoked.

@@ -12,7 +12,7 @@ use roster_domain::policy::Standing;
 use roster_domain::rules::Order;
 use roster_domain::{DomainError, SupportLevel, UserErrorCode};
 use serde_json::json;
-use sqlx::{Any, AnyConnection, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
 
 /// A stored contract with its company's name.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -35,14 +35,41 @@ pub struct ContractRow {
 
 macro_rules! contract_select {
     ($tail:literal) => {
+        contract_select!("", $tail)
+    };
+    ($extra:literal, $tail:literal) => {
         concat!(
             "SELECT c.id, c.number, c.order_number, c.company_id, co.name AS company_name, \
              c.status, c.support_level, c.renewal_kind, c.billing_period, c.start_date, \
-             c.end_date, c.reseller_id, c.cloud_credits, c.created_at \
-             FROM contracts c JOIN companies co ON co.id = c.company_id ",
+             c.end_date, c.reseller_id, c.cloud_credits, c.created_at",
+            $extra,
+            " FROM contracts c JOIN companies co ON co.id = c.company_id ",
             $tail
         )
     };
+}
+
+/// A contract of a list with the total the whole list holds.
+#[derive(sqlx::FromRow)]
+struct Listed {
+    #[sqlx(flatten)]
+    row: ContractRow,
+    total: i64,
+}
+
+/// Rows of a list page and the list's total: the total rides on every row, so a page costs
+/// one statement; only an empty page past the end asks for the total alone.
+async fn with_total(
+    rows: Vec<Listed>,
+    after_id: i64,
+    count: impl Future<Output = StoreResult<i64>>,
+) -> StoreResult<(Vec<ContractRow>, i64)> {
+    let total = match rows.first() {
+        Some(r) => r.total,
+        None if after_id > 0 => count.await?,
+        None => 0,
+    };
+    Ok((rows.into_iter().map(|l| l.row).collect(), total))
 }
 
 /// A product on a contract.
@@ -82,14 +109,20 @@ pub async fn by_number<'c, E: Executor<'c, Database = Any>>(
 
 /// Contracts a user can see, by id, after the cursor `after_id`: those they are a member of,
 /// and those whose cases their reseller may read (R18).
-pub async fn for_user<'c, E: Executor<'c, Database = Any>>(
-    db: E,
+/// The contracts a user sees (as a member, or through a reseller with View Cases), by id,
+/// after the cursor `after_id`, with how many they see in all.
+pub async fn for_user(
+    db: &AnyPool,
     user_id: i64,
     reseller_id: Option<i64>,
     after_id: i64,
     limit: i64,
-) -> StoreResult<Vec<ContractRow>> {
-    Ok(sqlx::query_as(contract_select!(
+) -> StoreResult<(Vec<ContractRow>, i64)> {
+    let rows: Vec<Listed> = sqlx::query_as(contract_select!(
+        ", (SELECT COUNT(*) FROM contracts c2 \
+           WHERE c2.id IN (SELECT contract_id FROM memberships WHERE user_id = $1) \
+           OR c2.id IN (SELECT contract_id FROM reseller_case_access \
+                        WHERE reseller_id = $2 AND can_view = 1)) AS total",
         "WHERE c.id > $3 AND (c.id IN (SELECT contract_id FROM memberships WHERE user_id = $1) \
          OR c.id IN (SELECT contract_id FROM reseller_case_access WHERE reseller_id = $2 AND can_view = 1)) \
          ORDER BY c.id LIMIT $4"
@@ -99,10 +132,11 @@ pub async fn for_user<'c, E: Executor<'c, Database = Any>>(
     .bind(after_id)
     .bind(limit)
     .fetch_all(db)
-    .await?)
+    .await?;
+    with_total(rows, after_id, count_for_user(db, user_id, reseller_id)).await
 }
 
-pub async fn count_for_user<'c, E: Executor<'c, Database = Any>>(
+async fn count_for_user<'c, E: Executor<'c, Database = Any>>(
     db: E,
     user_id: i64,
     reseller_id: Option<i64>,
@@ -118,22 +152,20 @@ pub async fn count_for_user<'c, E: Executor<'c, Database = Any>>(
     Ok(n)
 }
 
-/// Every contract (staff), by id, after the cursor `after_id`.
-pub async fn all<'c, E: Executor<'c, Database = Any>>(
-    db: E,
-    after_id: i64,
-    limit: i64,
-) -> StoreResult<Vec<ContractRow>> {
-    Ok(
-        sqlx::query_as(contract_select!("WHERE c.id > $1 ORDER BY c.id LIMIT $2"))
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(db)
-            .await?,
-    )
+/// Every contract (staff), by id, after the cursor `after_id`, with how many there are.
+pub async fn all(db: &AnyPool, after_id: i64, limit: i64) -> StoreResult<(Vec<ContractRow>, i64)> {
+    let rows: Vec<Listed> = sqlx::query_as(contract_select!(
+        ", (SELECT COUNT(*) FROM contracts) AS total",
+        "WHERE c.id > $1 ORDER BY c.id LIMIT $2"
+    ))
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    with_total(rows, after_id, count_all(db)).await
 }
 
-pub async fn count_all<'c, E: Executor<'c, Database = Any>>(db: E) -> StoreResult<i64> {
+async fn count_all<'c, E: Executor<'c, Database = Any>>(db: E) -> StoreResult<i64> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM contracts")
         .fetch_one(db)
         .await?;
@@ -238,44 +270,41 @@ pub async fn standing(
     })
 }
 
-/// What `user` is to each of `contracts`, in four statements however many contracts there
-/// are (a contract list must not cost a query per row).
+/// What `user` is to each of `contracts`, in one statement however many contracts there are
+/// (a contract list must not cost a query per row).
 pub async fn standings(
     conn: &mut AnyConnection,
     user: &UserRow,
     contracts: &[ContractRow],
 ) -> StoreResult<std::collections::BTreeMap<i64, Standing>> {
     use std::collections::{BTreeMap, BTreeSet};
-    let memberships: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT contract_id, is_manager, designated_caller, web_support FROM memberships WHERE user_id = $1",
+    // One statement: what the user is on every contract, tagged by what each row says.
+    let facts: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT 'member', contract_id, is_manager, designated_caller, web_support \
+         FROM memberships WHERE user_id = $1 \
+         UNION ALL SELECT 'coordinates', contract_id, id, 0, 0 \
+         FROM contract_products WHERE coordinator_user_id = $1 \
+         UNION ALL SELECT 'holds', contract_id, contract_product_id, 0, 0 \
+         FROM product_access WHERE user_id = $1 \
+         UNION ALL SELECT 'reads', contract_id, 0, 0, 0 \
+         FROM reseller_case_access WHERE reseller_id = $2 AND can_view = 1",
     )
     .bind(user.id)
+    .bind(user.reseller_id)
     .fetch_all(&mut *conn)
     .await?;
-    let coordinated: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT contract_id, id FROM contract_products WHERE coordinator_user_id = $1",
-    )
-    .bind(user.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let held: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT contract_id, contract_product_id FROM product_access WHERE user_id = $1",
-    )
-    .bind(user.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let readable: BTreeSet<i64> = match user.reseller_id {
-        Some(r) => sqlx::query_as::<_, (i64,)>(
-            "SELECT contract_id FROM reseller_case_access WHERE reseller_id = $1 AND can_view = 1",
-        )
-        .bind(r)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|(c,)| c)
-        .collect(),
-        None => BTreeSet::new(),
-    };
+    let (mut memberships, mut coordinated, mut held) = (Vec::new(), Vec::new(), Vec::new());
+    let mut readable = BTreeSet::new();
+    for (fact, contract, a, b, c) in facts {
+        match fact.as_str() {
+            "member" => memberships.push((contract, a, b, c)),
+            "coordinates" => coordinated.push((contract, a)),
+            "holds" => held.push((contract, a)),
+            _ => {
+                readable.insert(contract);
+            }
+        }
+    }
     let members: BTreeMap<i64, (i64, i64, i64)> = memberships
         .into_iter()
         .map(|(c, m, d, w)| (c, (m, d, w)))

@@ -75,24 +75,26 @@ pub async fn by_id<'c, E: Executor<'c, Database = Any>>(
     .await?)
 }
 
-/// Claims a QUEUED email for sending for `claim_ms`; `false` when it is sent, failed, or held
-/// by another sender right now.
+/// Claims a QUEUED email for sending for `claim_ms` and returns it as claimed (its
+/// `attempts` already counting this attempt), in one statement; `None` when it is sent,
+/// failed, missing, or held by another sender right now.
 pub async fn claim<'c, E: Executor<'c, Database = Any>>(
     db: E,
     id: i64,
     claim_ms: i64,
-) -> StoreResult<bool> {
+) -> StoreResult<Option<EmailRow>> {
     let now = now_ms();
-    let done = sqlx::query(
+    Ok(sqlx::query_as(
         "UPDATE emails SET claimed_until = $1, attempts = attempts + 1 WHERE id = $2 \
-         AND status = 'QUEUED' AND (claimed_until IS NULL OR claimed_until < $3)",
+         AND status = 'QUEUED' AND (claimed_until IS NULL OR claimed_until < $3) \
+         RETURNING id, idem_key, kind, contract_id, user_id, recipient, params, status, attempts, \
+         last_error, message_id, created_at, sent_at",
     )
     .bind(now + claim_ms)
     .bind(id)
     .bind(now)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .fetch_optional(db)
+    .await?)
 }
 
 pub async fn mark_sent<'c, E: Executor<'c, Database = Any>>(
@@ -176,16 +178,18 @@ pub async fn count_for_contract<'c, E: Executor<'c, Database = Any>>(
     Ok(n)
 }
 
-/// Emails given up as FAILED (the dead letters), newest first.
-pub async fn failed<'c, E: Executor<'c, Database = Any>>(
+/// Emails in `status` (FAILED: the dead letters; QUEUED: still owed), newest first.
+pub async fn with_status<'c, E: Executor<'c, Database = Any>>(
     db: E,
+    status: &str,
     limit: i64,
 ) -> StoreResult<Vec<EmailRow>> {
     Ok(sqlx::query_as(
         "SELECT id, idem_key, kind, contract_id, user_id, recipient, params, status, attempts, \
-         last_error, message_id, created_at, sent_at FROM emails WHERE status = 'FAILED' \
-         ORDER BY id DESC LIMIT $1",
+         last_error, message_id, created_at, sent_at FROM emails WHERE status = $1 \
+         ORDER BY id DESC LIMIT $2",
     )
+    .bind(status)
     .bind(limit)
     .fetch_all(db)
     .await?)

@@ -117,7 +117,7 @@ fn join_cloud(set: &BTreeSet<String>) -> String {
     set.iter().cloned().collect::<Vec<_>>().join(",")
 }
 
-/// Every member of a contract, with roles and access, in three statements.
+/// Every member of a contract, with roles and access, in two statements.
 pub async fn all(conn: &mut sqlx::AnyConnection, contract_id: i64) -> StoreResult<Vec<Member>> {
     let rows: Vec<MemberRow> = sqlx::query_as(member_select!(
         "WHERE m.contract_id = $1 ORDER BY lower(u.last_name), lower(u.first_name), u.id"
@@ -125,7 +125,7 @@ pub async fn all(conn: &mut sqlx::AnyConnection, contract_id: i64) -> StoreResul
     .bind(contract_id)
     .fetch_all(&mut *conn)
     .await?;
-    assemble(conn, contract_id, rows).await
+    assemble(conn, contract_id, None, rows).await
 }
 
 /// One member of a contract.
@@ -141,37 +141,44 @@ pub async fn get(
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(assemble(conn, contract_id, rows).await?.pop())
+    Ok(assemble(conn, contract_id, Some(user_id), rows)
+        .await?
+        .pop())
 }
 
+/// Adds seats and coordinations to member rows: `only` one user's, or everyone's on the
+/// contract (a page's members are few of the contract's, but one statement for all beats one
+/// per member).
 async fn assemble(
     conn: &mut sqlx::AnyConnection,
     contract_id: i64,
+    only: Option<i64>,
     rows: Vec<MemberRow>,
 ) -> StoreResult<Vec<Member>> {
     if rows.is_empty() {
         return Ok(vec![]);
     }
-    let access: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT user_id, contract_product_id FROM product_access WHERE contract_id = $1",
+    // One statement: the seats held and the products coordinated on the contract.
+    let facts: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT user_id, contract_product_id, 0 FROM product_access \
+         WHERE contract_id = $1 AND ($2 IS NULL OR user_id = $2) \
+         UNION ALL SELECT coordinator_user_id, id, 1 FROM contract_products \
+         WHERE contract_id = $1 AND coordinator_user_id IS NOT NULL \
+         AND ($2 IS NULL OR coordinator_user_id = $2)",
     )
     .bind(contract_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let coordinators: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT coordinator_user_id, id FROM contract_products \
-         WHERE contract_id = $1 AND coordinator_user_id IS NOT NULL",
-    )
-    .bind(contract_id)
+    .bind(only)
     .fetch_all(&mut *conn)
     .await?;
     let mut products: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
-    for (user, cp) in access {
-        products.entry(user).or_default().insert(cp);
-    }
     let mut coordinates: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
-    for (user, cp) in coordinators {
-        coordinates.entry(user).or_default().insert(cp);
+    for (user, cp, coordinated) in facts {
+        let by_user = if coordinated == 1 {
+            &mut coordinates
+        } else {
+            &mut products
+        };
+        by_user.entry(user).or_default().insert(cp);
     }
     Ok(rows
         .into_iter()
@@ -380,7 +387,7 @@ pub struct MemberFilter {
 
 /// One page of members matching `filter`, sorted by name, and the total that match.
 ///
-/// Filtering happens in one statement; access and coordination come from [`assemble`]'s two,
+/// Filtering happens in one statement; access and coordination come from [`assemble`]'s one,
 /// so a page costs the same number of statements whatever its size.
 pub async fn page(
     conn: &mut sqlx::AnyConnection,
@@ -425,7 +432,7 @@ pub async fn page(
         None => 0,
     };
     let rows = rows.into_iter().map(|r| r.member).collect();
-    Ok((assemble(conn, contract_id, rows).await?, total))
+    Ok((assemble(conn, contract_id, None, rows).await?, total))
 }
 
 #[derive(sqlx::FromRow)]

@@ -117,6 +117,19 @@ pub async fn claim_due(
     Ok(out)
 }
 
+/// Jobs handed to the queue and not done yet, not counting those handed over so long ago
+/// that the queue is taken to have lost them (they will be handed over again).
+pub async fn handed_over(store: &Store, redeliver_after_ms: i64) -> StoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE done_at IS NULL AND relayed_at >= $1) \
+         + (SELECT COUNT(*) FROM emails WHERE status = 'QUEUED' AND relayed_at >= $1)",
+    )
+    .bind(now_ms() - redeliver_after_ms)
+    .fetch_one(store.pool())
+    .await?;
+    Ok(n)
+}
+
 /// Gives jobs back to the relay when handing them to the queue failed.
 pub async fn release(store: &Store, envelopes: &[Envelope]) -> StoreResult<()> {
     for e in envelopes {
@@ -165,4 +178,32 @@ pub async fn next_due(store: &Store) -> StoreResult<Option<i64>> {
     .fetch_one(store.pool())
     .await?;
     Ok(n)
+}
+
+/// How far behind the workers are, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lag {
+    /// When the oldest due outbox job not done yet was due (ms), if any.
+    pub oldest_due_job: Option<i64>,
+    /// Emails owed and not sent yet.
+    pub emails_queued: i64,
+    /// When the oldest of them was owed (ms), if any.
+    pub oldest_queued_email: Option<i64>,
+}
+
+pub async fn lag(store: &Store) -> StoreResult<Lag> {
+    let (oldest_due_job,): (Option<i64>,) =
+        sqlx::query_as("SELECT MIN(due_at) FROM outbox WHERE done_at IS NULL AND due_at <= $1")
+            .bind(now_ms())
+            .fetch_one(store.pool())
+            .await?;
+    let (emails_queued, oldest_queued_email): (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM emails WHERE status = 'QUEUED'")
+            .fetch_one(store.pool())
+            .await?;
+    Ok(Lag {
+        oldest_due_job,
+        emails_queued,
+        oldest_queued_email,
+    })
 }

@@ -1,6 +1,7 @@
 //! Test harness: spawns the real Roster on port 0 with a fresh database per test, on SQLite
 //! (embedded mode, emails as `.eml` files) or PostgreSQL + Redis + a real SMTP sink.
 
+pub mod process;
 pub mod smtp;
 
 use anyhow::Context as _;
@@ -211,23 +212,31 @@ impl TestApp {
 
     /// Waits until every job owed is done: nothing left in the outbox, no email queued.
     pub async fn drain(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        self.drain_within(Duration::from_secs(60)).await;
+    }
+
+    /// Like [`drain`](Self::drain), waiting at most `limit` (fault tests wait for a killed
+    /// worker's claims to lapse).
+    pub async fn drain_within(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
         loop {
+            // Outbox rows not done and emails still queued.
             let pending = roster_store::outbox::pending_count(&self.store)
                 .await
                 .unwrap();
-            let (queued,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM emails WHERE status = 'QUEUED'")
-                    .fetch_one(self.store.pool())
-                    .await
-                    .unwrap();
-            if pending == 0 && queued == 0 {
+            if pending == 0 {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "jobs not drained: {pending} outbox rows, {queued} emails queued"
-            );
+            if Instant::now() > deadline {
+                let stuck = roster_store::emails::with_status(self.store.pool(), "QUEUED", 10)
+                    .await
+                    .unwrap();
+                panic!(
+                    "jobs not drained: {pending} jobs pending; now {}, \
+                     newest queued: {stuck:#?}",
+                    roster_store::now_ms()
+                );
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -323,13 +332,6 @@ impl TestApp {
         n
     }
 
-    /// Loses every job queued in Redis, as a Redis restart without persistence would.
-    pub async fn lose_queue(&self) {
-        clean_redis(&self.queue_namespace)
-            .await
-            .expect("Redis answers");
-    }
-
     /// Emails in the ledger by status.
     pub async fn email_statuses(&self) -> std::collections::BTreeMap<String, i64> {
         let rows: Vec<(String, i64)> =
@@ -400,6 +402,49 @@ async fn clean_redis(namespace: &str) -> anyhow::Result<()> {
         .query_async(&mut conn)
         .await?;
     Ok(())
+}
+
+/// Asserts that every email of the ledger was sent and arrived exactly once (none queued,
+/// none failed, no Message-ID twice); returns (arrived, sent).
+pub async fn assert_each_email_once(app: &TestApp) -> (usize, usize) {
+    let mails = app.mails().await;
+    let ids: std::collections::BTreeSet<&str> =
+        mails.iter().map(|m| m.message_id.as_str()).collect();
+    let statuses = app.email_statuses().await;
+    let sent = *statuses.get("SENT").unwrap_or(&0) as usize;
+    assert_eq!(statuses.get("QUEUED"), None, "{statuses:?}");
+    assert_eq!(statuses.get("FAILED"), None, "{statuses:?}");
+    assert_eq!(ids.len(), sent, "every sent email arrived");
+    assert_eq!(mails.len(), ids.len(), "no email arrived twice");
+    (mails.len(), sent)
+}
+
+impl TestApp {
+    /// Runs the outbox relay by itself (no worker consuming) until it hands nothing more to
+    /// the queue; returns how many jobs it handed over.
+    pub async fn relay_until_idle(&self) -> usize {
+        use roster_api::config::QueueConfig;
+        use roster_worker::{Queue, QueueStorage, open_queue, relay};
+        let config = self.settings.resolve().expect("valid settings");
+        let queue = match config.queue {
+            QueueConfig::Sqlite { path } => Queue::Sqlite { path },
+            QueueConfig::Redis { url, namespace } => Queue::Redis { url, namespace },
+        };
+        let mut storage = open_queue(&queue).await.expect("the queue opens");
+        let redeliver_ms = i64::try_from(config.redeliver_after.as_millis()).unwrap();
+        let mut total = 0;
+        loop {
+            let n = match &mut storage {
+                QueueStorage::Sqlite(s) => relay::relay_once(&self.store, s, redeliver_ms).await,
+                QueueStorage::Redis(s) => relay::relay_once(&self.store, s, redeliver_ms).await,
+            }
+            .expect("a relay round");
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+    }
 }
 
 /// A standard order for tests: `seats` of one product, or the products given.
@@ -571,18 +616,19 @@ impl WorkerHandle {
             .expect("worker task")
             .expect("worker stops cleanly");
     }
-
-    /// Kills it at once, as SIGKILL would: in-flight jobs are abandoned.
-    pub fn kill(self) {
-        self.task.abort();
-    }
 }
 
 impl TestApp {
-    /// Starts another worker on the same database and queue, named `name`.
-    pub fn start_worker(&self, name: &str) -> WorkerHandle {
+    /// This app's settings for another worker, with a unique name starting with `name`.
+    pub fn worker_settings(&self, name: &str) -> Settings {
         let mut settings = self.settings.clone();
         settings.worker_name = Some(format!("{name}-{:08x}", rand::random::<u32>()));
+        settings
+    }
+
+    /// Starts another worker on the same database and queue, named `name`.
+    pub fn start_worker(&self, name: &str) -> WorkerHandle {
+        let settings = self.worker_settings(name);
         let config = settings.resolve().expect("valid settings");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -662,5 +708,24 @@ impl TestApp {
             .unwrap();
         tx.commit().await.unwrap();
         token
+    }
+}
+
+impl TestApp {
+    /// The operator listener's base URL (`ROSTER_ADMIN_LISTEN`), when the app has one.
+    pub fn admin_url(&self) -> Option<String> {
+        let running = self.running.as_ref()?;
+        running.admin_addr.map(|a| format!("http://{a}"))
+    }
+
+    /// Starts a `roster worker` on this app's database and queue with an operator listener of
+    /// its own on a free loopback port; returns it and that listener's base URL.
+    pub async fn start_worker_with_admin(&self, name: &str) -> (app::RunningWorker, String) {
+        let mut settings = self.worker_settings(name);
+        settings.admin_listen = Some("127.0.0.1:0".into());
+        let config = settings.resolve().expect("valid settings");
+        let worker = app::start_worker(&config).await.expect("the worker starts");
+        let url = format!("http://{}", worker.admin_addr.expect("an admin listener"));
+        (worker, url)
     }
 }

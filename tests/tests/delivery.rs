@@ -2,10 +2,12 @@
 //! outage, a lost queue, two workers, permanent failures and replays, resends, and hostile
 //! names.
 
+use roster_tests::process::{PrivateRedis, RosterProcess};
 use roster_tests::smtp::Mode;
-use roster_tests::{Backend, PROCESS_ORDER, TestApp, both_backends, order_input};
+use roster_tests::{
+    Backend, PROCESS_ORDER, TestApp, assert_each_email_once, both_backends, order_input,
+};
 use serde_json::json;
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "correct horse battery";
@@ -27,68 +29,125 @@ async fn wait_for_messages(app: &TestApp, n: usize) {
     }
 }
 
-/// Every email in the ledger arrived exactly once.
-async fn assert_each_email_once(app: &TestApp) -> (usize, usize) {
-    let mails = app.mails().await;
-    let ids: BTreeSet<&str> = mails.iter().map(|m| m.message_id.as_str()).collect();
-    let statuses = app.email_statuses().await;
-    let sent = *statuses.get("SENT").unwrap_or(&0) as usize;
-    assert_eq!(statuses.get("QUEUED"), None, "{statuses:?}");
-    assert_eq!(statuses.get("FAILED"), None, "{statuses:?}");
-    assert_eq!(ids.len(), sent, "every sent email arrived");
-    assert_eq!(mails.len(), ids.len(), "no email arrived twice");
-    (mails.len(), sent)
-}
-
 fn fast_redelivery(s: &mut roster_api::config::Settings) {
     s.redeliver_after = Some("1s".into());
 }
 
-/// A worker killed mid-drain while the SMTP server is down, and a second worker that takes
-/// over: every email arrives, none twice.
+const ROSTER: &str = env!("CARGO_BIN_EXE_roster-proc");
+
+/// How long fault tests wait for the queue to drain: a killed worker's claims on the emails it
+/// was sending last `ROSTER_REDELIVER_AFTER` plus twice the SMTP timeout plus 10 s before
+/// another worker may send them.
+const SLOW_DRAIN: Duration = Duration::from_secs(180);
+
+/// The issue's fault test: a `roster worker` process killed with SIGKILL mid-drain, a new
+/// one started while the SMTP server is down, the server held down a while, then back:
+/// every email arrives, none twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r24_delivery_survives_a_killed_worker_and_an_smtp_outage() {
+async fn r24_a_worker_process_killed_with_sigkill_loses_nothing_and_sends_nothing_twice() {
     let app = TestApp::spawn_configured(Backend::Postgres, false, fast_redelivery).await;
-    orders(&app, "kill", 20).await;
-    let first = app.start_worker("first");
-    wait_for_messages(&app, 8).await;
+    orders(&app, "kill", 100).await;
+    let first = RosterProcess::start(
+        ROSTER,
+        "worker-1",
+        &app.worker_settings("first"),
+        &["worker"],
+    )
+    .await;
+    wait_for_messages(&app, 40).await;
     let sink = app.smtp.as_ref().unwrap();
+    // The server goes down mid-drain; the worker's sends fail and wait for their retries
+    // (a send cut after the server's 250 OK but before it is recorded cannot be told from
+    // one never made: the Message-ID stays the same, so receivers can tell).
     sink.pause();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    first.kill();
-    let second = app.start_worker("second");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    first.kill().await;
+    let at_kill = app.mails().await.len();
+    let second = RosterProcess::start(
+        ROSTER,
+        "worker-2",
+        &app.worker_settings("second"),
+        &["worker"],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let during = app.mails().await.len();
+    assert_eq!(during, at_kill, "nothing arrives while the server is down");
     sink.resume().await;
-    app.drain().await;
-    second.stop().await;
+    app.drain_within(SLOW_DRAIN).await;
+    assert!(
+        second.stop().await,
+        "the second worker stops cleanly on SIGTERM"
+    );
     let (arrived, sent) = assert_each_email_once(&app).await;
-    assert_eq!(sent, 40, "Order Processed and Get Started for 20 orders");
+    assert_eq!(sent, 200, "Order Processed and Get Started for 100 orders");
+    let (retried,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM emails WHERE attempts > 1")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
     eprintln!(
-        "killed worker + SMTP outage: {arrived} arrived ({during} before the server came back), {sent} sent, 0 twice, 0 lost"
+        "SIGKILLed worker + SMTP outage: {at_kill} of 200 arrived before the kill, {arrived} in all, \
+         {sent} sent, {retried} needed more than one attempt, 0 twice, 0 lost"
     );
     app.stop().await;
 }
 
-/// The queue is lost (a Redis restart without persistence): the relay hands the jobs over
-/// again from the database, and every email still arrives once.
+/// Redis itself restarts mid-drain, losing every job it held (no persistence): the relay
+/// hands the jobs over again from the database and every email still arrives once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r24_a_lost_queue_is_handed_over_again() {
-    let app = TestApp::spawn_configured(Backend::Postgres, false, fast_redelivery).await;
+async fn r24_redis_restarted_mid_drain_every_email_still_arrives_once() {
+    let mut redis = PrivateRedis::start().await;
+    let redis_url = redis.url();
+    let app = TestApp::spawn_configured(Backend::Postgres, false, |s| {
+        fast_redelivery(s);
+        s.redis_url = Some(redis_url);
+    })
+    .await;
     let sink = app.smtp.as_ref().unwrap();
     sink.pause();
-    orders(&app, "lost", 10).await;
-    let first = app.start_worker("first");
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    first.kill();
-    app.lose_queue().await;
+    orders(&app, "redis", 30).await;
+    let worker = RosterProcess::start(
+        ROSTER,
+        "worker",
+        &app.worker_settings("survivor"),
+        &["worker"],
+    )
+    .await;
+    // Jobs are in Redis and the worker is retrying sends against the dead SMTP server.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    redis.kill();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    redis.start_again().await;
     sink.resume().await;
-    let second = app.start_worker("second");
-    app.drain().await;
-    second.stop().await;
+    app.drain_within(SLOW_DRAIN).await;
+    assert!(worker.stop().await, "the worker stops cleanly on SIGTERM");
     let (arrived, sent) = assert_each_email_once(&app).await;
-    assert_eq!(sent, 20);
-    eprintln!("lost queue: {arrived} arrived, {sent} sent, 0 twice, 0 lost");
+    assert_eq!(sent, 60);
+    eprintln!("Redis restarted mid-drain: {arrived} arrived, {sent} sent, 0 twice, 0 lost");
+    app.stop().await;
+}
+
+/// Two `roster worker` processes on the same PostgreSQL and Redis deliver each email once
+/// (each sending at most 200 a second, `ROSTER_SMTP_RATE`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r24_two_worker_processes_deliver_each_email_once() {
+    let app = TestApp::spawn_configured(Backend::Postgres, false, |s| {
+        s.smtp_rate = Some("200".into());
+    })
+    .await;
+    orders(&app, "procs", 60).await;
+    let mut workers = Vec::new();
+    for name in ["a", "b"] {
+        let s = app.worker_settings(&format!("proc-{name}"));
+        workers.push(RosterProcess::start(ROSTER, name, &s, &["worker"]).await);
+    }
+    app.drain().await;
+    for w in workers {
+        assert!(w.stop().await, "a worker stops cleanly on SIGTERM");
+    }
+    let (arrived, sent) = assert_each_email_once(&app).await;
+    assert_eq!(sent, 120);
+    eprintln!("two worker processes: {arrived} arrived, {sent} sent, 0 twice");
     app.stop().await;
 }
 
@@ -102,6 +161,57 @@ async fn r24_two_workers_deliver_each_email_once(backend: Backend) {
     let (arrived, sent) = assert_each_email_once(&app).await;
     assert_eq!(sent, 30);
     eprintln!("{backend:?} two workers: {arrived} arrived, {sent} sent");
+    app.stop().await;
+}
+
+/// The relay keeps what it hands to the queue bounded, whatever is owed: the rest waits in the
+/// database (apalis-redis wedges when it holds more than about 8,000 waiting jobs).
+async fn r24_the_relay_keeps_the_queue_backlog_bounded(backend: Backend) {
+    use roster_worker::relay::MAX_HANDED_OVER;
+    let app = TestApp::spawn_with(backend, false).await;
+    let owed = 2 * MAX_HANDED_OVER + 500;
+    let mut tx = app.store.begin().await.unwrap();
+    for i in 0..owed {
+        roster_store::emails::enqueue(
+            &mut tx,
+            roster_store::emails::NewEmail {
+                kind: roster_domain::email_kind::EmailKind::OrderProcessed,
+                idem_key: format!("backlog:{i}"),
+                contract_id: None,
+                user_id: None,
+                recipient: format!("r{i}@backlog.example"),
+                params: json!({}),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let handed = app.relay_until_idle().await;
+    assert_eq!(
+        handed as i64, MAX_HANDED_OVER,
+        "no more than the bound goes over"
+    );
+    // Jobs done make room, and only that much more goes over.
+    sqlx::query(
+        "UPDATE emails SET status = 'SENT' WHERE id IN \
+         (SELECT id FROM emails WHERE relayed_at IS NOT NULL ORDER BY id LIMIT 300)",
+    )
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(app.relay_until_idle().await, 300);
+    let (waiting,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM emails WHERE status = 'QUEUED' AND relayed_at IS NULL",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        waiting,
+        owed - MAX_HANDED_OVER - 300,
+        "the rest waits in the ledger"
+    );
     app.stop().await;
 }
 
@@ -280,6 +390,7 @@ async fn r24_names_cannot_add_headers_or_markup(backend: Backend) {
 }
 
 both_backends!(
+    r24_the_relay_keeps_the_queue_backlog_bounded,
     r24_two_workers_deliver_each_email_once,
     resending_get_started_voids_the_old_link,
     r24_names_cannot_add_headers_or_markup,

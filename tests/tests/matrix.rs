@@ -1,8 +1,13 @@
 //! The capability matrix of DOMAIN.md, end to end: every operation by every kind of actor,
 //! against the policy's expected answer; every refusal changes zero rows.
 
-use roster_tests::{Backend, TestApp, both_backends};
+use futures::{SinkExt as _, StreamExt as _};
+use roster_tests::{Backend, ContractRef, TestApp, both_backends};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -374,8 +379,161 @@ async fn capability_matrix(backend: Backend) {
             "{actor} product key"
         );
     }
+    cases_run += exports_and_subscriptions(&app, &c, &tokens, &case_id, &victim).await;
     eprintln!("capability matrix: {cases_run} operation x actor cases on {backend:?}");
     app.stop().await;
+}
+
+/// Exports (R26: the members, for admins) and subscriptions (R17, R18: case updates for whoever
+/// may read the cases; contract changes for whoever may read the contract), by every actor.
+async fn exports_and_subscriptions(
+    app: &TestApp,
+    c: &ContractRef,
+    tokens: &BTreeMap<&str, Option<String>>,
+    case_id: &str,
+    victim: &str,
+) -> usize {
+    // ViewMembers: admins (terms or not: reading is not an admin operation) and staff; other
+    // readers of the contract are forbidden; strangers do not find it; no token is 401.
+    let export: [u16; 10] = [200, 200, 200, 200, 403, 403, 403, 200, 404, 401];
+    let http = reqwest::Client::new();
+    let mut cases_run = 0;
+    for file in ["users.csv", "users.xlsx", "details.csv"] {
+        for (actor, want) in ACTORS.iter().zip(export) {
+            let mut req = http.get(format!("{}/contracts/{}/{file}", app.url, c.number));
+            if let Some(t) = tokens[actor].as_deref() {
+                req = req.bearer_auth(t);
+            }
+            let status = req.send().await.unwrap().status().as_u16();
+            assert_eq!(status, want, "{file} by {actor}");
+            cases_run += 1;
+        }
+    }
+    // (supportCaseUpdated: ViewCases, contractChanged: ViewContract), in ACTORS order. The
+    // user and the Named Caller hold no Web Support.
+    let streams: [(bool, bool); 10] = [
+        (true, true),
+        (true, true),
+        (true, true),
+        (true, true),
+        (false, true),
+        (false, true),
+        (true, true),
+        (true, true),
+        (false, false),
+        (false, false),
+    ];
+    let cm = tokens["cm"].clone().unwrap();
+    for (actor, want) in ACTORS.iter().zip(streams) {
+        let got =
+            subscriptions_granted(app, tokens[actor].as_deref(), c, case_id, victim, &cm).await;
+        assert_eq!(got, want, "subscriptions of {actor}");
+        cases_run += 2;
+    }
+    cases_run
+}
+
+/// Subscribes to both streams of the contract and causes events until each has either
+/// delivered one (granted) or answered with an error (refused).
+async fn subscriptions_granted(
+    app: &TestApp,
+    token: Option<&str>,
+    c: &ContractRef,
+    case_id: &str,
+    victim: &str,
+    cm: &str,
+) -> (bool, bool) {
+    let url = format!("{}/graphql/ws", app.url.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the websocket connects");
+    let init = match token {
+        Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
+        None => json!({}),
+    };
+    let send = |v: Value| Message::text(v.to_string());
+    ws.send(send(json!({ "type": "connection_init", "payload": init })))
+        .await
+        .unwrap();
+    let Some(ack) = next_json(&mut ws).await else {
+        return (false, false);
+    };
+    if ack["type"] != "connection_ack" {
+        return (false, false);
+    }
+    for (id, query) in [
+        (
+            "cases",
+            "subscription($c: ID!) { supportCaseUpdated(contractId: $c) { caseId } }",
+        ),
+        (
+            "contract",
+            "subscription($c: ID!) { contractChanged(contractId: $c) { __typename } }",
+        ),
+    ] {
+        ws.send(send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": { "c": c.id } } })))
+            .await
+            .unwrap();
+    }
+    let mut verdict: BTreeMap<String, bool> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut web_support = true;
+    while verdict.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no answer on both streams: {verdict:?}"
+        );
+        app.staff(
+            "mutation($i: UpdateSupportCaseInput!) { updateSupportCase(input: $i) { userErrors { code } } }",
+            json!({ "i": { "supportCaseId": case_id, "comment": "matrix" } }),
+        )
+        .await;
+        let change = if web_support { "grant" } else { "revoke" };
+        web_support = !web_support;
+        app.data(
+            Some(cm),
+            "mutation($i: SetUserAccessInput!) { setUserAccess(input: $i) { userErrors { code } } }",
+            json!({ "i": { "contractId": c.id, "userIds": [victim], change: { "webSupport": true } } }),
+        )
+        .await;
+        while let Ok(Some(msg)) =
+            tokio::time::timeout(Duration::from_millis(300), next_json(&mut ws)).await
+        {
+            let Some(id) = msg["id"].as_str() else {
+                continue;
+            };
+            let granted = match msg["type"].as_str() {
+                Some("next") => {
+                    msg["payload"].get("errors").is_none() && !msg["payload"]["data"].is_null()
+                }
+                Some("error") => false,
+                _ => continue,
+            };
+            verdict.entry(id.to_string()).or_insert(granted);
+        }
+    }
+    (verdict["cases"], verdict["contract"])
+}
+
+/// The next JSON message, skipping pings; `None` when the server closed the socket.
+async fn next_json<S>(ws: &mut S) -> Option<Value>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    while let Some(frame) = ws.next().await {
+        if let Ok(Message::Text(t)) = frame {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] != "ping" && v["type"] != "pong" {
+                return Some(v);
+            }
+        }
+    }
+    None
 }
 
 both_backends!(capability_matrix);

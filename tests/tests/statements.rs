@@ -25,11 +25,18 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counter {
     }
 }
 
+/// Statements one request costs. The counter sees the whole process, so a statement of some
+/// other task (a pool's health check, say) can add to a count but never take from it: the
+/// least of two runs is the request's own cost.
 async fn statements_for(app: &TestApp, token: &str, query: &str, vars: serde_json::Value) -> usize {
-    let before = STATEMENTS.load(Ordering::SeqCst);
-    let data = app.data(Some(token), query, vars).await;
-    assert!(!data.is_null());
-    STATEMENTS.load(Ordering::SeqCst) - before
+    let mut least = usize::MAX;
+    for _ in 0..2 {
+        let before = STATEMENTS.load(Ordering::SeqCst);
+        let data = app.data(Some(token), query, vars.clone()).await;
+        assert!(!data.is_null());
+        least = least.min(STATEMENTS.load(Ordering::SeqCst) - before);
+    }
+    least
 }
 
 async fn check(backend: Backend) {
@@ -89,6 +96,10 @@ async fn check(backend: Backend) {
         "{backend:?}: a user's contract list of 1: {mine_one} statements, of 20: {mine_twenty}"
     );
     assert_eq!(mine_one, mine_twenty);
+    assert!(
+        mine_twenty <= 3,
+        "at most 3 statements per list request, a user's too, got {mine_twenty}"
+    );
     app.stop().await;
 }
 

@@ -8,11 +8,60 @@ use roster_domain::email_kind::EmailKind;
 use roster_store::outbox::{self, Envelope, Job};
 use roster_store::{auth, contracts, emails, users};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Jobs run, by kind and outcome (`ok`, `retry`, `failed`).
+pub const JOBS_METRIC: &str = "roster_jobs_total";
+/// Job run time by kind.
+pub const JOB_DURATION_METRIC: &str = "roster_job_duration_seconds";
+/// Emails handed to the mail transport, by kind.
+pub const EMAILS_SENT_METRIC: &str = "roster_emails_sent_total";
+/// Failed sending attempts, by kind and whether the email was given up (`final`).
+pub const EMAILS_FAILED_METRIC: &str = "roster_emails_failed_total";
+
+/// Describes the worker's metrics to whichever recorder the process installed.
+pub fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_histogram};
+    describe_counter!(
+        JOBS_METRIC,
+        "Jobs run by this process, by kind and outcome (ok, retry, failed)."
+    );
+    describe_histogram!(JOB_DURATION_METRIC, Unit::Seconds, "Job run time by kind.");
+    describe_counter!(EMAILS_SENT_METRIC, "Emails sent by this process, by kind.");
+    describe_counter!(
+        EMAILS_FAILED_METRIC,
+        "Failed email sending attempts by kind; final=\"true\" when the email was given up."
+    );
+}
 
 /// Runs one job from the queue and marks its outbox row done when nothing is left to do.
+///
+/// The job runs in a task of its own: a worker that stops (a lost queue, the shutdown
+/// timeout) drops its in-flight futures wherever they wait, and a send cut between the SMTP
+/// server's 250 OK and the ledger's SENT mark would go out again once its claim lapsed. A
+/// spawned task finishes what it started; only the death of the process can cut it.
 pub async fn handle(envelope: Envelope, deps: Data<Arc<Deps>>) -> Result<(), BoxDynError> {
+    let started = Instant::now();
+    let kind = envelope.job.name();
+    let deps = Arc::clone(&deps);
+    let result = match tokio::spawn(async move { run_job(&envelope, &deps).await }).await {
+        Ok(result) => result,
+        Err(e) => Err(e.into()),
+    };
+    let outcome = match &result {
+        Ok(()) => "ok",
+        Err(e) if e.is::<AbortError>() => "failed",
+        Err(_) => "retry",
+    };
+    metrics::counter!(JOBS_METRIC, "kind" => kind, "outcome" => outcome).increment(1);
+    metrics::histogram!(JOB_DURATION_METRIC, "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn run_job(envelope: &Envelope, deps: &Deps) -> Result<(), BoxDynError> {
     let outcome = match &envelope.job {
-        Job::SendEmail { email_id } => send_email(&deps, *email_id).await,
+        Job::SendEmail { email_id } => send_email(deps, *email_id).await,
         Job::Provision { contract_id } => contracts::provision(&deps.store, *contract_id)
             .await
             .map(drop)
@@ -26,17 +75,33 @@ pub async fn handle(envelope: Envelope, deps: Data<Arc<Deps>>) -> Result<(), Box
             Ok(())
         }
         Err(JobError::Retry(e)) => {
-            tracing::warn!(job = envelope.job.name(), outbox_id = ?envelope.outbox_id, error = %e, "job failed; will retry");
+            tracing::warn!(job = envelope.job.name(), outbox_id = ?envelope.outbox_id, error = %redact(&e), "job failed; will retry");
             Err(e.into())
         }
         Err(JobError::Permanent(e)) => {
-            tracing::error!(job = envelope.job.name(), outbox_id = ?envelope.outbox_id, error = %e, "job failed for good");
+            tracing::error!(job = envelope.job.name(), outbox_id = ?envelope.outbox_id, error = %redact(&e), "job failed for good");
             if let Some(id) = envelope.outbox_id {
                 outbox::mark_done(&deps.store, id).await?;
             }
             Err(AbortError::new(std::io::Error::other(e)).into())
         }
     }
+}
+
+/// An error message fit for a log line: SMTP servers name the recipient in their replies, and
+/// addresses are personal data, so any word with an `@` in it is masked.
+pub fn redact(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "<redacted>"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// How a job failed.
@@ -57,46 +122,135 @@ impl From<roster_store::StoreError> for JobError {
 /// Delivers one email of the ledger, once (R24).
 pub async fn send_email(deps: &Deps, email_id: i64) -> Result<(), JobError> {
     let store = &deps.store;
-    let Some(email) = emails::by_id(store.pool(), email_id).await? else {
-        return Err(JobError::Permanent(format!(
-            "email {email_id} does not exist"
-        )));
+    // One statement claims the email and reads it; only when the claim is refused does a
+    // second read tell why.
+    let Some(email) = emails::claim(store.pool(), email_id, deps.claim_ms()).await? else {
+        return match emails::by_id(store.pool(), email_id).await? {
+            None => Err(JobError::Permanent(format!(
+                "email {email_id} does not exist"
+            ))),
+            Some(email) if email.status != "QUEUED" => Ok(()),
+            // Another sender holds it right now; if it dies, its claim lapses and a retry
+            // sends.
+            Some(_) => Err(JobError::Retry(format!(
+                "email {email_id} is being sent by another worker"
+            ))),
+        };
     };
-    if email.status != "QUEUED" {
-        return Ok(());
-    }
-    if !emails::claim(store.pool(), email_id, deps.claim_ms()).await? {
-        // Another sender holds it right now; if it dies, its claim lapses and a retry sends.
-        return Err(JobError::Retry(format!(
-            "email {email_id} is being sent by another worker"
-        )));
-    }
+    // The outcome must be recorded while the claim holds, or the email goes out again when
+    // it lapses; a database that is briefly away is waited for.
+    let claim_ends = Instant::now() + Duration::from_millis(deps.claim_ms().unsigned_abs())
+        - Duration::from_secs(1);
     match compose_and_send(deps, &email).await {
         Ok(message_id) => {
-            emails::mark_sent(store.pool(), email_id, &message_id).await?;
+            record_outcome(store, email_id, Written::Sent(&message_id), claim_ends).await?;
+            metrics::counter!(EMAILS_SENT_METRIC, "kind" => email_kind_label(&email.kind))
+                .increment(1);
             tracing::info!(email_id, kind = %email.kind, "email sent");
             Ok(())
         }
         Err(SendError::Permanent(e)) => {
-            emails::mark_failed(store.pool(), email_id, &e, true).await?;
+            email_failed(&email.kind, true);
+            record_outcome(
+                store,
+                email_id,
+                Written::Failed {
+                    error: &e,
+                    permanent: true,
+                },
+                claim_ends,
+            )
+            .await?;
             Err(JobError::Permanent(e))
         }
         Err(SendError::Obsolete(why)) => {
-            emails::cancel(store.pool(), email_id, &why).await?;
+            record_outcome(store, email_id, Written::Cancelled(&why), claim_ends).await?;
             tracing::info!(email_id, kind = %email.kind, why, "email no longer applies; cancelled");
             Ok(())
         }
         Err(SendError::Transient(e)) => {
-            // email.attempts was read before this attempt's claim counted it.
-            if email.attempts + 1 >= emails::MAX_ATTEMPTS {
-                let why = format!("gave up after {} attempts: {e}", email.attempts + 1);
-                emails::mark_failed(store.pool(), email_id, &why, true).await?;
+            // email.attempts already counts this attempt (read as claimed).
+            let given_up = email.attempts >= emails::MAX_ATTEMPTS;
+            email_failed(&email.kind, given_up);
+            if given_up {
+                let why = format!("gave up after {} attempts: {e}", email.attempts);
+                record_outcome(
+                    store,
+                    email_id,
+                    Written::Failed {
+                        error: &why,
+                        permanent: true,
+                    },
+                    claim_ends,
+                )
+                .await?;
                 return Err(JobError::Permanent(why));
             }
-            emails::mark_failed(store.pool(), email_id, &e, false).await?;
+            record_outcome(
+                store,
+                email_id,
+                Written::Failed {
+                    error: &e,
+                    permanent: false,
+                },
+                claim_ends,
+            )
+            .await?;
             Err(JobError::Retry(e))
         }
     }
+}
+
+/// What became of one send, as the ledger records it.
+#[derive(Clone, Copy)]
+enum Written<'a> {
+    Sent(&'a str),
+    Failed { error: &'a str, permanent: bool },
+    Cancelled(&'a str),
+}
+
+/// Writes a send's outcome, retrying with growing pauses until `claim_ends`.
+async fn record_outcome(
+    store: &roster_store::Store,
+    email_id: i64,
+    outcome: Written<'_>,
+    claim_ends: Instant,
+) -> Result<(), JobError> {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let written = match outcome {
+            Written::Sent(message_id) => {
+                emails::mark_sent(store.pool(), email_id, message_id).await
+            }
+            Written::Failed { error, permanent } => {
+                emails::mark_failed(store.pool(), email_id, error, permanent).await
+            }
+            Written::Cancelled(why) => emails::cancel(store.pool(), email_id, why).await,
+        };
+        match written {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() + pause < claim_ends => {
+                tracing::warn!(email_id, error = %e, "cannot record an email's outcome yet; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The kind as a metric label: one of the known kinds, so the label set stays bounded.
+fn email_kind_label(kind: &str) -> &'static str {
+    kind.parse::<EmailKind>().map_or("unknown", |k| k.as_str())
+}
+
+fn email_failed(kind: &str, given_up: bool) {
+    metrics::counter!(
+        EMAILS_FAILED_METRIC,
+        "kind" => email_kind_label(kind),
+        "final" => if given_up { "true" } else { "false" }
+    )
+    .increment(1);
 }
 
 async fn compose_and_send(deps: &Deps, email: &emails::EmailRow) -> Result<String, SendError> {

@@ -10,7 +10,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How long one SMTP command may take before the send counts as failed.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -18,8 +19,32 @@ pub const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// Where emails go.
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>, Option<Arc<Pacer>>),
     File(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Spaces sends evenly so that at most `rate` start per second (`ROSTER_SMTP_RATE`).
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    pub fn new(rate: u32) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs(1) / rate.max(1),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// When a send asked for at `now` may start; every call takes the next free slot.
+    pub fn slot(&self, now: Instant) -> Instant {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = (*next).max(now);
+        *next = slot + self.interval;
+        slot
+    }
 }
 
 /// How a send failed.
@@ -37,14 +62,18 @@ pub enum SendError {
 }
 
 impl Mailer {
-    /// An SMTP mailer for `smtp://host:port` or `smtps://user:pass@host`, with a bounded pool.
-    pub fn smtp(url: &str) -> Result<Self, String> {
+    /// An SMTP mailer for `smtp://host:port` or `smtps://user:pass@host`, with a bounded pool
+    /// and, when `rate` is given, at most that many sends starting per second.
+    pub fn smtp(url: &str, rate: Option<u32>) -> Result<Self, String> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("SMTP_URL is not a valid SMTP URL: {e}"))?
             .timeout(Some(SMTP_TIMEOUT))
             .pool_config(PoolConfig::new().max_size(8))
             .build();
-        Ok(Mailer::Smtp(transport))
+        Ok(Mailer::Smtp(
+            transport,
+            rate.map(|r| Arc::new(Pacer::new(r))),
+        ))
     }
 
     /// Checks an SMTP URL without connecting or starting a pool.
@@ -62,13 +91,18 @@ impl Mailer {
 
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            Mailer::Smtp(t) => t.send(message).await.map(drop).map_err(|e| {
-                if e.is_permanent() {
-                    SendError::Permanent(e.to_string())
-                } else {
-                    SendError::Transient(e.to_string())
+            Mailer::Smtp(t, pacer) => {
+                if let Some(pacer) = pacer {
+                    tokio::time::sleep_until(pacer.slot(Instant::now()).into()).await;
                 }
-            }),
+                t.send(message).await.map(drop).map_err(|e| {
+                    if e.is_permanent() {
+                        SendError::Permanent(e.to_string())
+                    } else {
+                        SendError::Transient(e.to_string())
+                    }
+                })
+            }
             Mailer::File(t) => t
                 .send(message)
                 .await
@@ -132,4 +166,21 @@ pub fn build(env: &Envelope<'_>, body: Rendered) -> Result<Message, String> {
     builder
         .multipart(MultiPart::alternative_plain_html(body.text, body.html))
         .map_err(|e| format!("cannot build the message: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pacer_spaces_sends_to_the_rate() {
+        let pacer = Pacer::new(50);
+        let t0 = Instant::now();
+        let slots: Vec<Duration> = (0..5).map(|_| pacer.slot(t0) - t0).collect();
+        let step = Duration::from_millis(20);
+        assert_eq!(slots, [Duration::ZERO, step, 2 * step, 3 * step, 4 * step]);
+        // A send asked for long after the last slot starts at once.
+        let later = t0 + Duration::from_secs(10);
+        assert_eq!(pacer.slot(later), later);
+    }
 }

@@ -2,6 +2,12 @@
 //!
 //! Rows are claimed in a transaction (PostgreSQL relays skip each other's rows), pushed to
 //! apalis, and given back if the push fails, so a queue outage delays work but loses none.
+//!
+//! The relay keeps the queue's backlog bounded ([`MAX_HANDED_OVER`]): what is owed waits in
+//! the database, not in the queue. apalis-redis 1.0 moves every waiting job into its active
+//! list with one Lua `rpush(unpack(ids))`, which Redis refuses beyond about 8,000 ids; a
+//! backlog that large (workers busy with a slow SMTP server while the relay keeps pushing)
+//! would make every fetch fail from then on.
 
 use crate::{Deps, JsonStorage, POLL};
 use roster_store::Store;
@@ -9,8 +15,10 @@ use roster_store::outbox::{self, Envelope};
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 
-/// Rows handed over per round.
-const BATCH: i64 = 200;
+/// Rows handed over per round (outbox rows and emails, each).
+pub const BATCH: i64 = 200;
+/// Jobs the relays keep in the queue at most (each relay may overshoot by one round).
+pub const MAX_HANDED_OVER: i64 = 1_000;
 
 /// Relays until `stop` turns true.
 pub async fn run<S: JsonStorage<Envelope>>(
@@ -21,8 +29,8 @@ pub async fn run<S: JsonStorage<Envelope>>(
 ) -> anyhow::Result<()> {
     loop {
         match relay_once(&deps.store, &mut storage, deps.redeliver_after_ms()).await {
-            // A full batch: there may be more right now.
-            Ok(n) if n as i64 == BATCH => continue,
+            // Rows went over: there may be more right now, and room for them.
+            Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "outbox relay round failed; will retry"),
         }
@@ -43,19 +51,21 @@ pub async fn relay_once<S: JsonStorage<Envelope>>(
     storage: &mut S,
     redeliver_after_ms: i64,
 ) -> anyhow::Result<usize> {
-    let due = outbox::claim_due(store, BATCH, redeliver_after_ms).await?;
-    let n = due.len();
-    let mut failed = Vec::new();
-    let mut first_error = None;
-    for envelope in due {
-        if let Err(e) = storage.push(envelope.clone()).await {
-            failed.push(envelope);
-            first_error.get_or_insert_with(|| e.to_string());
-        }
+    let room = MAX_HANDED_OVER - outbox::handed_over(store, redeliver_after_ms).await?;
+    if room <= 0 {
+        return Ok(0);
     }
-    if let Some(e) = first_error {
-        outbox::release(store, &failed).await?;
-        anyhow::bail!("queue refused {} job(s): {e}", failed.len());
+    let due = outbox::claim_due(store, room.min(BATCH), redeliver_after_ms).await?;
+    let n = due.len();
+    if n == 0 {
+        return Ok(0);
+    }
+    // One round trip for the whole batch. If the queue refuses it, every row goes back: a
+    // row that did reach the queue is then handed over twice, which an idempotent job
+    // shrugs off.
+    if let Err(e) = storage.push_bulk(due.clone()).await {
+        outbox::release(store, &due).await?;
+        anyhow::bail!("queue refused {n} job(s): {e}");
     }
     Ok(n)
 }

@@ -122,14 +122,26 @@ impl SupportCase {
             return Ok(None);
         };
         let store = &ctx.data_unchecked::<Ctx>().store;
-        Ok(contracts::product_by_id(store.pool(), id)
+        let Some(row) = contracts::product_by_id(store.pool(), id)
             .await
             .map_err(errors::store)?
-            .map(|row| ContractProduct {
-                row: Arc::new(row),
-                secrets: false,
-                manager_id: None,
-            }))
+        else {
+            return Ok(None);
+        };
+        // What the reader may see of the product is what they may see on its contract.
+        let Some(contract) = super::query::contract_by_id(ctx, row.contract_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ContractProduct {
+            secrets: contract.allows(
+                ctx,
+                &Action::ViewProductSecrets {
+                    contract_product: row.id,
+                },
+            ),
+            people: !contract.reader_only(),
+            row: Arc::new(row),
+        }))
     }
     async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<CaseComment>> {
         let store = &ctx.data_unchecked::<Ctx>().store;

@@ -28,7 +28,8 @@ pub fn schema(introspection: bool) -> RosterSchema {
         subscription::Subscription,
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY);
+    .limit_complexity(MAX_COMPLEXITY)
+    .extension(crate::metrics::OperationMetrics);
     let builder = if introspection {
         builder
     } else {

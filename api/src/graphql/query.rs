@@ -64,7 +64,7 @@ impl Query {
                 Ok(Some(Node::ContractProduct(ContractProduct {
                     row: Arc::new(cp),
                     secrets,
-                    manager_id: None,
+                    people: !contract.reader_only(),
                 })))
             }
             Kind::User => {
@@ -129,7 +129,7 @@ impl Query {
     }
 }
 
-async fn contract_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Contract>> {
+pub(crate) async fn contract_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Contract>> {
     let c = ctx.data_unchecked::<Ctx>();
     let Some(row) = contracts::by_id(c.store.pool(), id)
         .await
@@ -150,18 +150,13 @@ pub async fn list_contracts(
     let (limit, after_id) = page_args(first, after.as_deref())?;
     let pool = c.store.pool();
     let (rows, total) = match (c.principal, &c.user) {
-        (Principal::Staff, _) => (
-            contracts::all(pool, after_id, limit + 1).await,
-            contracts::count_all(pool).await,
-        ),
-        (Principal::User, Some(user)) => (
-            contracts::for_user(pool, user.id, user.reseller_id, after_id, limit + 1).await,
-            contracts::count_for_user(pool, user.id, user.reseller_id).await,
-        ),
+        (Principal::Staff, _) => contracts::all(pool, after_id, limit + 1).await,
+        (Principal::User, Some(user)) => {
+            contracts::for_user(pool, user.id, user.reseller_id, after_id, limit + 1).await
+        }
         _ => return Err(errors::unauthenticated()),
-    };
-    let rows = rows.map_err(errors::store)?;
-    let total = total.map_err(errors::store)?;
+    }
+    .map_err(errors::store)?;
     let mut standings = match &c.user {
         Some(user) => {
             let mut conn = pool.acquire().await.map_err(|e| errors::internal(&e))?;

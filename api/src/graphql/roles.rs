@@ -174,7 +174,7 @@ impl Member {
                     },
                 ),
                 row: Arc::new(row.clone()),
-                manager_id: None,
+                people: !self.contract.reader_only(),
             })
             .collect()
     }

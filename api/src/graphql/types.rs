@@ -366,7 +366,7 @@ impl Contract {
                 ContractProduct {
                     row: Arc::new(row),
                     secrets,
-                    manager_id: None,
+                    people: !self.reader_only(),
                 }
             })
             .collect())
@@ -697,7 +697,9 @@ pub struct ContractProduct {
     pub row: Arc<ContractProductRow>,
     /// Whether the actor may see serial number, product key and seats (R7).
     pub secrets: bool,
-    pub manager_id: Option<i64>,
+    /// Whether the actor may see who coordinates it: not a reseller reading cases, who sees
+    /// number, company and products only (R18).
+    pub people: bool,
 }
 
 #[Object]
@@ -725,13 +727,16 @@ impl ContractProduct {
     }
     /// The assigned Software Coordinator, if any (R4).
     async fn software_coordinator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.row.coordinator_user_id else {
+        let Some(id) = self.row.coordinator_user_id.filter(|_| self.people) else {
             return Ok(None);
         };
         load_user(ctx, id).await
     }
     /// The Software Coordinator in effect: the assigned one, else the Contract Manager (R4).
     async fn effective_software_coordinator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        if !self.people {
+            return Ok(None);
+        }
         if let Some(id) = self.row.coordinator_user_id {
             return load_user(ctx, id).await;
         }
