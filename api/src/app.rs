@@ -54,7 +54,7 @@ pub fn worker_parts(config: &Config, store: Store) -> anyhow::Result<(Arc<Deps>,
 }
 
 /// The worker's view of the configured queue.
-fn queue(config: &Config) -> Queue {
+pub fn queue(config: &Config) -> Queue {
     match &config.queue {
         QueueConfig::Sqlite { path } => Queue::Sqlite { path: path.clone() },
         QueueConfig::Redis { url, namespace } => Queue::Redis {

@@ -420,17 +420,17 @@ pub async fn assert_each_email_once(app: &TestApp) -> (usize, usize) {
 }
 
 impl TestApp {
+    /// This app's job queue.
+    pub fn queue(&self) -> roster_worker::Queue {
+        app::queue(&self.settings.resolve().expect("valid settings"))
+    }
+
     /// Runs the outbox relay by itself (no worker consuming) until it hands nothing more to
     /// the queue; returns how many jobs it handed over.
     pub async fn relay_until_idle(&self) -> usize {
-        use roster_api::config::QueueConfig;
-        use roster_worker::{Queue, QueueStorage, open_queue, relay};
+        use roster_worker::{QueueStorage, open_queue, relay};
         let config = self.settings.resolve().expect("valid settings");
-        let queue = match config.queue {
-            QueueConfig::Sqlite { path } => Queue::Sqlite { path },
-            QueueConfig::Redis { url, namespace } => Queue::Redis { url, namespace },
-        };
-        let mut storage = open_queue(&queue).await.expect("the queue opens");
+        let mut storage = open_queue(&self.queue()).await.expect("the queue opens");
         let redeliver_ms = i64::try_from(config.redeliver_after.as_millis()).unwrap();
         let mut total = 0;
         loop {
@@ -628,7 +628,11 @@ impl TestApp {
 
     /// Starts another worker on the same database and queue, named `name`.
     pub fn start_worker(&self, name: &str) -> WorkerHandle {
-        let settings = self.worker_settings(name);
+        Self::start_worker_with(self.worker_settings(name))
+    }
+
+    /// Starts a worker with these settings (its name exactly as they give it).
+    pub fn start_worker_with(settings: Settings) -> WorkerHandle {
         let config = settings.resolve().expect("valid settings");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -127,6 +127,108 @@ async fn r24_redis_restarted_mid_drain_every_email_still_arrives_once() {
     app.stop().await;
 }
 
+/// Moves every job waiting in the queue into the hands of worker `name`, as if it had fetched
+/// them and then stopped without running them, its last heartbeat `seen_ago` ago; returns how
+/// many jobs it now holds.
+async fn hand_waiting_jobs_to(app: &TestApp, name: &str, seen_ago: Duration) -> usize {
+    let seen = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        - seen_ago;
+    let held = match roster_worker::open_queue(&app.queue()).await.unwrap() {
+        roster_worker::QueueStorage::Redis(mut storage) => {
+            let config = storage.get_config().clone();
+            let conn = storage.get_connection();
+            // apalis-redis files every pushed job under the scheduled set, due now.
+            let (mut ids, scheduled): (Vec<String>, Vec<String>) = redis::pipe()
+                .lrange(config.active_jobs_list(), 0, -1)
+                .zrange(config.scheduled_jobs_set(), 0, -1)
+                .query_async(conn)
+                .await
+                .unwrap();
+            ids.extend(scheduled);
+            if !ids.is_empty() {
+                let _: () = redis::pipe()
+                    .atomic()
+                    .sadd(format!("{}:{name}", config.inflight_jobs_set()), &ids)
+                    .del(config.active_jobs_list())
+                    .del(config.scheduled_jobs_set())
+                    .zadd(config.workers_set(), name, seen.as_secs())
+                    .query_async(conn)
+                    .await
+                    .unwrap();
+            }
+            ids.len()
+        }
+        roster_worker::QueueStorage::Sqlite(storage) => {
+            let seen = i64::try_from(seen.as_secs()).unwrap();
+            sqlx::query(
+                "INSERT INTO Workers (id, worker_type, storage_name, layers, last_seen) \
+                 VALUES ($1, $2, 'SqliteStorage', '', $3)",
+            )
+            .bind(name)
+            .bind(roster_worker::QUEUE)
+            .bind(seen)
+            .execute(storage.pool())
+            .await
+            .unwrap();
+            sqlx::query(
+                "UPDATE Jobs SET status = 'Queued', lock_by = $1, lock_at = $2 \
+                 WHERE status = 'Pending'",
+            )
+            .bind(name)
+            .bind(seen)
+            .execute(storage.pool())
+            .await
+            .unwrap()
+            .rows_affected() as usize
+        }
+    };
+    assert!(held > 0, "jobs waited in the queue");
+    held
+}
+
+/// A worker process restarted at once under the name it had (`ROSTER_WORKER_NAME`, a
+/// supervisor restarting a crashed worker) finds its old self still registered, holding jobs
+/// it fetched and never ran. apalis would hand them back only once the old heartbeat expired,
+/// and never while the new worker beats under the same name; Roster gives them back at once
+/// (R24).
+async fn r24_a_worker_restarted_under_its_own_name_gets_its_unrun_jobs_back_at_once(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(backend, false).await;
+    orders(&app, "held", 10).await;
+    app.relay_until_idle().await;
+    let mut settings = app.worker_settings("fixed");
+    let name = settings.worker_name.clone().unwrap();
+    let held = hand_waiting_jobs_to(&app, &name, Duration::ZERO).await;
+    settings.worker_name = Some(name);
+    let worker = TestApp::start_worker_with(settings);
+    // Well within the 30 s after which apalis would find the old worker dead.
+    app.drain_within(Duration::from_secs(20)).await;
+    worker.stop().await;
+    let (arrived, sent) = assert_each_email_once(&app).await;
+    eprintln!("{held} jobs held by the old worker; {arrived} emails arrived, {sent} sent");
+    app.stop().await;
+}
+
+/// A worker that vanished (SIGKILL, a lost machine) holding jobs it fetched is found out by
+/// the other workers' heartbeats within 30 s, not apalis's default of 5 minutes, and its jobs
+/// run (R24).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r24_jobs_held_by_a_vanished_worker_run_within_a_minute() {
+    let app = TestApp::spawn_with(Backend::Postgres, false).await;
+    orders(&app, "vanished", 10).await;
+    app.relay_until_idle().await;
+    let held = hand_waiting_jobs_to(&app, "vanished-worker", Duration::from_secs(40)).await;
+    let worker = app.start_worker("survivor");
+    app.drain_within(Duration::from_secs(60)).await;
+    worker.stop().await;
+    let (arrived, sent) = assert_each_email_once(&app).await;
+    eprintln!("{held} jobs held by a vanished worker; {arrived} emails arrived, {sent} sent");
+    app.stop().await;
+}
+
 /// Two `roster worker` processes on the same PostgreSQL and Redis deliver each email once
 /// (each sending at most 200 a second, `ROSTER_SMTP_RATE`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,6 +492,7 @@ async fn r24_names_cannot_add_headers_or_markup(backend: Backend) {
 }
 
 both_backends!(
+    r24_a_worker_restarted_under_its_own_name_gets_its_unrun_jobs_back_at_once,
     r24_the_relay_keeps_the_queue_backlog_bounded,
     r24_two_workers_deliver_each_email_once,
     resending_get_started_voids_the_old_link,

@@ -4,6 +4,7 @@
 //! hands committed rows to apalis (SQLite embedded, Redis in production), and one apalis worker
 //! runs each job. Jobs are idempotent, so a row handed over twice changes nothing.
 
+pub mod held;
 pub mod jobs;
 pub mod mail;
 pub mod relay;
@@ -175,14 +176,18 @@ pub async fn open_queue(queue: &Queue) -> anyhow::Result<QueueStorage> {
                         // job (O(queue length): 200 µs a job with 40,000 waiting). Nothing
                         // relies on it: the ledger's claim keeps a send single and the relay
                         // hands a lost job over again.
-                        .lock_tasks(false),
+                        .lock_tasks(false)
+                        // A worker that vanished without giving its jobs back (a killed
+                        // process) is found out after 30 s, not apalis's default 5 minutes.
+                        .heartbeat_interval(HEARTBEAT)
+                        .missed_heartbeats(MISSED_HEARTBEATS),
                 ),
             ))
         }
     }
 }
 
-async fn run_with<S: JsonStorage<Envelope>>(
+async fn run_with<S: JsonStorage<Envelope> + held::GiveBack>(
     storage: S,
     deps: Arc<Deps>,
     name: String,
@@ -205,9 +210,23 @@ async fn run_with<S: JsonStorage<Envelope>>(
     // waits for the shutdown signal. So a dead worker stops the monitor, and a new one starts
     // after a pause that grows while the failures go on.
     let mut pause = RESTART_PAUSE_MIN;
+    let mut generation = 0u32;
     let result = loop {
+        // A restarted worker takes a name of its own: apalis refuses to register a name whose
+        // heartbeat is recent, and the old name's jobs must be recoverable if giving them
+        // back below failed.
+        let worker_name = match generation {
+            0 => name.clone(),
+            n => format!("{name}~{n}"),
+        };
+        if generation == 0 {
+            // A process that ran under this name before (a supervisor restarting a crashed
+            // worker) may have left jobs it fetched and never ran.
+            held::give_back(&storage, &worker_name).await;
+        }
+        generation += 1;
         let (died, mut has_died) = tokio::sync::watch::channel(false);
-        let monitor = monitor(&storage, &deps, &name).should_restart(move |worker, error| {
+        let monitor = monitor(&storage, &deps, &worker_name).should_restart(move |worker, error| {
             tracing::warn!(worker = worker.name(), error = %error, "a worker stopped; restarting the workers");
             let _ = died.send(true);
             false
@@ -223,6 +242,7 @@ async fn run_with<S: JsonStorage<Envelope>>(
                 Ok(())
             })
             .await;
+        held::give_back(&storage, &worker_name).await;
         if *stopped.borrow() {
             break result;
         }
@@ -239,6 +259,11 @@ async fn run_with<S: JsonStorage<Envelope>>(
     relay.await??;
     result.map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"))
 }
+
+/// How often a Redis worker tells the queue it is alive, and how many beats it may miss before
+/// other workers take back the jobs it held.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+pub const MISSED_HEARTBEATS: usize = 6;
 
 /// Pauses before restarting workers that stopped by themselves.
 const RESTART_PAUSE_MIN: Duration = Duration::from_millis(250);
