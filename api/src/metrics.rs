@@ -202,15 +202,17 @@ pub async fn render(store: &Store) -> String {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} gauge");
     };
-    if let Ok(n) = roster_store::outbox::pending_count(store).await {
+    if let Ok(lag) = roster_store::outbox::lag(store).await {
         gauge(
             &mut out,
             "roster_jobs_pending",
             "Jobs owed and not done: outbox rows and queued emails.",
         );
-        let _ = writeln!(out, "roster_jobs_pending {n}");
-    }
-    if let Ok(lag) = roster_store::outbox::lag(store).await {
+        let _ = writeln!(
+            out,
+            "roster_jobs_pending {}",
+            lag.jobs_pending + lag.emails_queued
+        );
         let now = roster_store::now_ms();
         let age = |t: Option<i64>| t.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
         gauge(

@@ -26,20 +26,20 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let worker = app.start_worker("bench");
     let t = Instant::now();
-    // Waits until nothing is QUEUED (the partial index `emails_queued_idx` answers that without
-    // scanning every sent row, so the wait costs the database little), then checks that every
-    // email ended SENT.
+    // Waits until nothing is QUEUED, asking only whether any is (one probe of the partial
+    // index `emails_queued_idx`; a COUNT over 100,000 queued rows every 50 ms took a fifth of
+    // the database's time from the worker), then checks that every email ended SENT.
     loop {
-        let (queued,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM emails WHERE status = 'QUEUED'")
+        let (any_queued,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM emails WHERE status = 'QUEUED')")
                 .fetch_one(app.store.pool())
                 .await?;
-        if queued == 0 {
+        if !any_queued {
             break;
         }
         anyhow::ensure!(
             t.elapsed() < Duration::from_secs(1800),
-            "{queued} of {n} still queued"
+            "emails still queued after 30 minutes"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -221,9 +221,8 @@ impl TestApp {
         let deadline = Instant::now() + limit;
         loop {
             // Outbox rows not done and emails still queued.
-            let pending = roster_store::outbox::pending_count(&self.store)
-                .await
-                .unwrap();
+            let lag = roster_store::outbox::lag(&self.store).await.unwrap();
+            let pending = lag.jobs_pending + lag.emails_queued;
             if pending == 0 {
                 return;
             }
