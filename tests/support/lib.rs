@@ -3,6 +3,7 @@
 
 pub mod process;
 pub mod smtp;
+pub mod ws;
 
 use anyhow::Context as _;
 use roster_api::app::{self, Running};

@@ -1,12 +1,10 @@
 //! Support cases, reseller read-only access and the Contract Manager change (R15-R18), and
 //! subscriptions over a real websocket.
 
-use futures::{SinkExt as _, StreamExt as _};
+use roster_tests::ws::Socket;
 use roster_tests::{Backend, ContractRef, TestApp, both_backends};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 const PASSWORD: &str = "correct horse battery";
 const CREATE_CASE: &str = "mutation($input: CreateSupportCaseInput!) { createSupportCase(input: $input) { supportCase { id caseId subject status submitter { email } } userErrors { code field message } } }";
@@ -482,19 +480,14 @@ async fn support_case_updates_arrive_over_a_websocket(backend: Backend) {
         .unwrap()
         .to_string();
 
-    let url = format!("{}/graphql/ws", app.url.replace("http://", "ws://"));
-    let mut request = url.clone().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket connects");
-    ws.send(Message::text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {cm}") } }).to_string())).await.unwrap();
-    let ack = next_json(&mut ws).await;
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
-    ws.send(Message::text(json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription($c: ID!) { supportCaseUpdated(contractId: $c) { caseId status } }", "variables": { "c": c.id } } }).to_string())).await.unwrap();
+    let (mut ws, ack) = Socket::connect(&app.url, Some(&cm)).await;
+    assert_eq!(ack.unwrap()["type"], "connection_ack");
+    ws.subscribe(
+        "1",
+        "subscription($c: ID!) { supportCaseUpdated(contractId: $c) { caseId status } }",
+        json!({ "c": c.id }),
+    )
+    .await;
 
     // Retry the update until the subscription is live (it starts asynchronously).
     let mut got = None;
@@ -504,9 +497,8 @@ async fn support_case_updates_arrive_over_a_websocket(backend: Backend) {
             json!({ "input": { "supportCaseId": case_gid, "status": "RESOLVED" } }),
         )
         .await;
-        if let Ok(msg) = tokio::time::timeout(Duration::from_millis(200), next_json(&mut ws)).await
-        {
-            got = Some(msg);
+        if let Ok(msg) = tokio::time::timeout(Duration::from_millis(200), ws.next_json()).await {
+            got = Some(msg.expect("the socket stays open"));
             break;
         }
     }
@@ -522,46 +514,21 @@ async fn support_case_updates_arrive_over_a_websocket(backend: Backend) {
         .await;
     app.drain().await;
     let plain = app.activate("plain@case.example", PASSWORD).await;
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws2, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    ws2.send(Message::text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {plain}") } }).to_string())).await.unwrap();
-    assert_eq!(next_json(&mut ws2).await["type"], "connection_ack");
-    ws2.send(Message::text(json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription($c: ID!) { supportCaseUpdated(contractId: $c) { caseId } }", "variables": { "c": c.id } } }).to_string())).await.unwrap();
-    let refused = next_json(&mut ws2).await;
+    let (mut ws2, ack) = Socket::connect(&app.url, Some(&plain)).await;
+    assert_eq!(ack.unwrap()["type"], "connection_ack");
+    ws2.subscribe(
+        "1",
+        "subscription($c: ID!) { supportCaseUpdated(contractId: $c) { caseId } }",
+        json!({ "c": c.id }),
+    )
+    .await;
+    let refused = ws2.next_json().await.expect("an answer");
     assert_eq!(refused["payload"]["data"], Value::Null, "{refused}");
     assert_eq!(
         refused["payload"]["errors"][0]["message"], "contract not found",
         "{refused}"
     );
     app.stop().await;
-}
-
-async fn next_json<S>(ws: &mut S) -> Value
-where
-    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        match ws
-            .next()
-            .await
-            .expect("the socket stays open")
-            .expect("a frame")
-        {
-            Message::Text(t) => {
-                let v: Value = serde_json::from_str(&t).unwrap();
-                if v["type"] == "ping" || v["type"] == "pong" {
-                    continue;
-                }
-                return v;
-            }
-            Message::Close(f) => panic!("socket closed: {f:?}"),
-            _ => continue,
-        }
-    }
 }
 
 both_backends!(

@@ -188,6 +188,26 @@ async fn hand_waiting_jobs_to(app: &TestApp, name: &str, seen_ago: Duration) -> 
     held
 }
 
+/// Queues ten orders' jobs, puts them in the hands of worker `holder` (last seen `seen_ago`
+/// ago) as fetched and never run, starts a worker with `settings` and checks that every email
+/// arrives once within `limit`.
+async fn held_jobs_arrive(
+    app: &TestApp,
+    holder: &str,
+    seen_ago: Duration,
+    settings: roster_api::config::Settings,
+    limit: Duration,
+) {
+    orders(app, "held", 10).await;
+    app.relay_until_idle().await;
+    let held = hand_waiting_jobs_to(app, holder, seen_ago).await;
+    let worker = TestApp::start_worker_with(settings);
+    app.drain_within(limit).await;
+    worker.stop().await;
+    let (arrived, sent) = assert_each_email_once(app).await;
+    eprintln!("{held} jobs held by {holder}; {arrived} emails arrived, {sent} sent");
+}
+
 /// A worker process restarted at once under the name it had (`ROSTER_WORKER_NAME`, a
 /// supervisor restarting a crashed worker) finds its old self still registered, holding jobs
 /// it fetched and never ran. apalis would hand them back only once the old heartbeat expired,
@@ -197,18 +217,17 @@ async fn r24_a_worker_restarted_under_its_own_name_gets_its_unrun_jobs_back_at_o
     backend: Backend,
 ) {
     let app = TestApp::spawn_with(backend, false).await;
-    orders(&app, "held", 10).await;
-    app.relay_until_idle().await;
-    let mut settings = app.worker_settings("fixed");
+    let settings = app.worker_settings("fixed");
     let name = settings.worker_name.clone().unwrap();
-    let held = hand_waiting_jobs_to(&app, &name, Duration::ZERO).await;
-    settings.worker_name = Some(name);
-    let worker = TestApp::start_worker_with(settings);
     // Well within the 30 s after which apalis would find the old worker dead.
-    app.drain_within(Duration::from_secs(20)).await;
-    worker.stop().await;
-    let (arrived, sent) = assert_each_email_once(&app).await;
-    eprintln!("{held} jobs held by the old worker; {arrived} emails arrived, {sent} sent");
+    held_jobs_arrive(
+        &app,
+        &name,
+        Duration::ZERO,
+        settings,
+        Duration::from_secs(20),
+    )
+    .await;
     app.stop().await;
 }
 
@@ -218,14 +237,16 @@ async fn r24_a_worker_restarted_under_its_own_name_gets_its_unrun_jobs_back_at_o
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r24_jobs_held_by_a_vanished_worker_run_within_a_minute() {
     let app = TestApp::spawn_with(Backend::Postgres, false).await;
-    orders(&app, "vanished", 10).await;
-    app.relay_until_idle().await;
-    let held = hand_waiting_jobs_to(&app, "vanished-worker", Duration::from_secs(40)).await;
-    let worker = app.start_worker("survivor");
-    app.drain_within(Duration::from_secs(60)).await;
-    worker.stop().await;
-    let (arrived, sent) = assert_each_email_once(&app).await;
-    eprintln!("{held} jobs held by a vanished worker; {arrived} emails arrived, {sent} sent");
+    let settings = app.worker_settings("survivor");
+    let seen_ago = Duration::from_secs(40);
+    held_jobs_arrive(
+        &app,
+        "vanished",
+        seen_ago,
+        settings,
+        Duration::from_secs(60),
+    )
+    .await;
     app.stop().await;
 }
 

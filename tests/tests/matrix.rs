@@ -1,13 +1,11 @@
 //! The capability matrix of DOMAIN.md, end to end: every operation by every kind of actor,
 //! against the policy's expected answer; every refusal changes zero rows.
 
-use futures::{SinkExt as _, StreamExt as _};
+use roster_tests::ws::Socket;
 use roster_tests::{Backend, ContractRef, TestApp, both_backends};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -443,27 +441,8 @@ async fn subscriptions_granted(
     victim: &str,
     cm: &str,
 ) -> (bool, bool) {
-    let url = format!("{}/graphql/ws", app.url.replace("http://", "ws://"));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("the websocket connects");
-    let init = match token {
-        Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
-        None => json!({}),
-    };
-    let send = |v: Value| Message::text(v.to_string());
-    ws.send(send(json!({ "type": "connection_init", "payload": init })))
-        .await
-        .unwrap();
-    let Some(ack) = next_json(&mut ws).await else {
-        return (false, false);
-    };
-    if ack["type"] != "connection_ack" {
+    let (mut ws, ack) = Socket::connect(&app.url, token).await;
+    if ack.is_none_or(|ack| ack["type"] != "connection_ack") {
         return (false, false);
     }
     for (id, query) in [
@@ -476,9 +455,7 @@ async fn subscriptions_granted(
             "subscription($c: ID!) { contractChanged(contractId: $c) { __typename } }",
         ),
     ] {
-        ws.send(send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": { "c": c.id } } })))
-            .await
-            .unwrap();
+        ws.subscribe(id, query, json!({ "c": c.id })).await;
     }
     let mut verdict: BTreeMap<String, bool> = BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -502,7 +479,7 @@ async fn subscriptions_granted(
         )
         .await;
         while let Ok(Some(msg)) =
-            tokio::time::timeout(Duration::from_millis(300), next_json(&mut ws)).await
+            tokio::time::timeout(Duration::from_millis(300), ws.next_json()).await
         {
             let Some(id) = msg["id"].as_str() else {
                 continue;
@@ -518,22 +495,6 @@ async fn subscriptions_granted(
         }
     }
     (verdict["cases"], verdict["contract"])
-}
-
-/// The next JSON message, skipping pings; `None` when the server closed the socket.
-async fn next_json<S>(ws: &mut S) -> Option<Value>
-where
-    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    while let Some(frame) = ws.next().await {
-        if let Ok(Message::Text(t)) = frame {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["type"] != "ping" && v["type"] != "pong" {
-                return Some(v);
-            }
-        }
-    }
-    None
 }
 
 both_backends!(capability_matrix);
