@@ -1,6 +1,7 @@
 //! Starting Roster: the store, the HTTP server and (unless told not to) the worker.
 
 use crate::config::{Config, QueueConfig};
+use crate::graphql::events::EventBus;
 use crate::graphql::{self, context::Shared};
 use crate::http::{self, AppState};
 use anyhow::Context as _;
@@ -139,21 +140,30 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
         None
     };
 
+    let redis = match &config.queue {
+        QueueConfig::Redis { url, namespace } => Some((
+            redis::Client::open(url.as_str()).context("REDIS_URL is not a valid Redis URL")?,
+            namespace,
+        )),
+        QueueConfig::Sqlite { .. } => None,
+    };
+    let events = match &redis {
+        // Every API process on this Redis hears every change (subscriptions, R17).
+        Some((client, namespace)) => {
+            EventBus::shared(client.clone(), format!("{namespace}:events"))
+        }
+        None => EventBus::new(),
+    };
     let state = AppState {
         schema: graphql::schema(config.introspection),
         shared: Shared {
             store: store.clone(),
             provisioning_delay: config.provisioning_delay,
             wake: wake.clone(),
-            events: crate::graphql::events::EventBus::new(),
+            events,
             throttle: Default::default(),
         },
-        redis: match &config.queue {
-            QueueConfig::Redis { url, .. } => Some(
-                redis::Client::open(url.as_str()).context("REDIS_URL is not a valid Redis URL")?,
-            ),
-            QueueConfig::Sqlite { .. } => None,
-        },
+        redis: redis.map(|(client, _)| client),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -1,6 +1,7 @@
 //! Support cases, reseller read-only access and the Contract Manager change (R15-R18), and
 //! subscriptions over a real websocket.
 
+use roster_tests::process::RosterProcess;
 use roster_tests::ws::Socket;
 use roster_tests::{Backend, ContractRef, TestApp, both_backends};
 use serde_json::{Value, json};
@@ -528,6 +529,53 @@ async fn support_case_updates_arrive_over_a_websocket(backend: Backend) {
         refused["payload"]["errors"][0]["message"], "contract not found",
         "{refused}"
     );
+    app.stop().await;
+}
+
+/// Production runs several API processes: a subscriber connected to one hears a case
+/// updated through another (events travel through Redis pub/sub).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_case_updates_reach_subscribers_of_every_api_process() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let (c, cm) = setup(&app, "MANUAL").await;
+    let opened = open_case(&app, &cm, &c, "Fan-out case").await;
+    let case_gid = opened["data"]["createSupportCase"]["supportCase"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut settings = app.worker_settings("second-api");
+    settings.listen = Some("127.0.0.1:0".into());
+    let roster = env!("CARGO_BIN_EXE_roster-proc");
+    let second = RosterProcess::start(roster, "second-api", &settings, &["serve"]).await;
+    let (mut ws, ack) =
+        Socket::connect(&format!("http://{}", second.addr.unwrap()), Some(&cm)).await;
+    assert_eq!(ack.unwrap()["type"], "connection_ack");
+    ws.subscribe(
+        "1",
+        "subscription($c: ID!) { supportCaseUpdated(contractId: $c) { caseId status } }",
+        json!({ "c": c.id }),
+    )
+    .await;
+    // Updated through this process, until the subscription on the other one is live.
+    let mut got = None;
+    for _ in 0..50 {
+        app.staff(
+            UPDATE_CASE,
+            json!({ "input": { "supportCaseId": case_gid, "status": "RESOLVED" } }),
+        )
+        .await;
+        if let Ok(msg) = tokio::time::timeout(Duration::from_millis(200), ws.next_json()).await {
+            got = Some(msg.expect("the socket stays open"));
+            break;
+        }
+    }
+    let msg = got.expect("the update reached the other process's subscriber");
+    assert_eq!(msg["type"], "next", "{msg}");
+    assert_eq!(
+        msg["payload"]["data"]["supportCaseUpdated"]["status"],
+        "RESOLVED"
+    );
+    assert!(second.stop().await, "the second API process stops cleanly");
     app.stop().await;
 }
 

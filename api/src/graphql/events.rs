@@ -1,9 +1,16 @@
 //! Change events for subscriptions (API.md `supportCaseUpdated`, `contractChanged`).
 //!
-//! Mutations publish after their transaction commits. The bus is per process: a subscriber
-//! hears the changes made through the API process it is connected to.
+//! Mutations publish after their transaction commits. Subscribers of this process hear an
+//! event at once. In production the bus also shares events through Redis pub/sub, so a
+//! subscriber hears the changes made through every API process, not only the one its
+//! websocket is connected to. Events are notices, not records: one published while Redis is
+//! away reaches only this process's subscribers, and a client that must not miss a change
+//! reads the contract again after reconnecting.
 
-use tokio::sync::broadcast;
+use futures::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Something changed on a contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,27 +25,223 @@ pub enum Event {
     },
 }
 
+/// The kinds of `ContractChanged` (what `contractChanged` reports).
+const CHANGE_KINDS: [&str; 5] = [
+    "members",
+    "support_case",
+    "contract_manager",
+    "reseller_access",
+    "renewed",
+];
+
+/// An event as it travels between processes.
+#[derive(Debug, Serialize, Deserialize)]
+struct Wire {
+    /// The publishing process, which has told its own subscribers already.
+    origin: u64,
+    contract_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    case_pk: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+}
+
+impl Wire {
+    fn new(origin: u64, event: &Event) -> Self {
+        match event {
+            Event::CaseUpdated {
+                contract_id,
+                case_pk,
+            } => Wire {
+                origin,
+                contract_id: *contract_id,
+                case_pk: Some(*case_pk),
+                kind: None,
+            },
+            Event::ContractChanged { contract_id, kind } => Wire {
+                origin,
+                contract_id: *contract_id,
+                case_pk: None,
+                kind: Some((*kind).to_string()),
+            },
+        }
+    }
+
+    /// The event, unless it is malformed or of a kind this version does not know.
+    fn event(&self) -> Option<Event> {
+        match (self.case_pk, &self.kind) {
+            (Some(case_pk), None) => Some(Event::CaseUpdated {
+                contract_id: self.contract_id,
+                case_pk,
+            }),
+            (None, Some(kind)) => {
+                CHANGE_KINDS
+                    .iter()
+                    .find(|k| *k == kind)
+                    .map(|kind| Event::ContractChanged {
+                        contract_id: self.contract_id,
+                        kind,
+                    })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Publishes and subscribes to [`Event`]s.
 #[derive(Clone)]
-pub struct EventBus(broadcast::Sender<Event>);
+pub struct EventBus {
+    local: broadcast::Sender<Event>,
+    /// Hands events to the Redis publisher, when events are shared.
+    shared: Option<mpsc::UnboundedSender<Event>>,
+}
 
 impl EventBus {
+    /// A bus for this process alone (embedded mode: one process).
     pub fn new() -> Self {
-        Self(broadcast::channel(1024).0)
+        Self {
+            local: broadcast::channel(1024).0,
+            shared: None,
+        }
+    }
+
+    /// A bus shared by every API process on this Redis, through pub/sub channel `channel`.
+    /// Its tasks reconnect by themselves when Redis goes away and comes back.
+    pub fn shared(client: redis::Client, channel: String) -> Self {
+        let bus = Self::new();
+        let origin: u64 = rand::random();
+        let (relay_client, relay_channel, local) =
+            (client.clone(), channel.clone(), bus.local.clone());
+        let (tx, rx) = mpsc::unbounded_channel();
+        // The publisher ends when the last clone of the bus is dropped; the relay with it.
+        let (publisher_done, bus_dropped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            publish_to_redis(&client, &channel, origin, rx).await;
+            drop(publisher_done);
+        });
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = relay_from_redis(&relay_client, &relay_channel, origin, local) => {}
+                _ = bus_dropped => {}
+            }
+        });
+        Self {
+            shared: Some(tx),
+            ..bus
+        }
     }
 
     pub fn publish(&self, event: Event) {
+        if let Some(shared) = &self.shared {
+            let _ = shared.send(event.clone());
+        }
         // No subscriber is fine.
-        let _ = self.0.send(event);
+        let _ = self.local.send(event);
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.0.subscribe()
+        self.local.subscribe()
     }
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// How long the Redis tasks wait before trying again after a failure.
+const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+
+/// Publishes this process's events until the bus is dropped.
+async fn publish_to_redis(
+    client: &redis::Client,
+    channel: &str,
+    origin: u64,
+    mut events: mpsc::UnboundedReceiver<Event>,
+) {
+    let mut conn = None;
+    while let Some(event) = events.recv().await {
+        let payload =
+            serde_json::to_string(&Wire::new(origin, &event)).expect("an event serialises to JSON");
+        if conn.is_none() {
+            conn = client.get_multiplexed_async_connection().await.ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            tracing::warn!("Redis is away: an event reached this process's subscribers only");
+            continue;
+        };
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async(c)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "an event reached this process's subscribers only");
+            conn = None;
+        }
+    }
+}
+
+/// Hands other processes' events to this process's subscribers, reconnecting as needed.
+async fn relay_from_redis(
+    client: &redis::Client,
+    channel: &str,
+    origin: u64,
+    local: broadcast::Sender<Event>,
+) {
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(channel).await {
+                Ok(()) => {
+                    let mut messages = pubsub.on_message();
+                    while let Some(message) = messages.next().await {
+                        let wire = message
+                            .get_payload::<String>()
+                            .ok()
+                            .and_then(|p| serde_json::from_str::<Wire>(&p).ok());
+                        match wire {
+                            Some(wire) if wire.origin == origin => {}
+                            Some(wire) => {
+                                if let Some(event) = wire.event() {
+                                    let _ = local.send(event);
+                                }
+                            }
+                            None => tracing::warn!("an event from Redis was not understood"),
+                        }
+                    }
+                    tracing::warn!("lost the Redis event subscription; reconnecting");
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot subscribe to events in Redis"),
+            },
+            Err(e) => tracing::warn!(error = %e, "cannot reach Redis for events"),
+        }
+        tokio::time::sleep(RECONNECT_PAUSE).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_cross_the_wire_unchanged() {
+        let events = CHANGE_KINDS
+            .iter()
+            .map(|kind| Event::ContractChanged {
+                contract_id: 7,
+                kind,
+            })
+            .chain([Event::CaseUpdated {
+                contract_id: 7,
+                case_pk: 3,
+            }]);
+        for event in events {
+            let json = serde_json::to_string(&Wire::new(1, &event)).unwrap();
+            let back: Wire = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.event(), Some(event), "{json}");
+        }
+        let unknown = r#"{"origin":1,"contract_id":7,"kind":"dropped_table"}"#;
+        assert_eq!(serde_json::from_str::<Wire>(unknown).unwrap().event(), None);
     }
 }
