@@ -1,8 +1,10 @@
-//! Hostile input: GraphQL limits refused before any resolver runs, sign-in throttling, and
-//! bounded bodies.
+//! Hostile input: GraphQL limits refused before any resolver runs, sign-in throttling,
+//! bounded bodies, and generated inputs thrown at the mutations.
 
-use roster_tests::{Backend, TestApp, both_backends};
-use serde_json::json;
+use proptest::strategy::{Strategy as _, ValueTree as _};
+use proptest::test_runner::{Config, TestRunner};
+use roster_tests::{ADD_USERS, Backend, TestApp, both_backends};
+use serde_json::{Value, json};
 
 async fn graphql_limits_are_enforced_before_resolvers_run(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -152,7 +154,96 @@ async fn sign_in_is_throttled_per_account_even_through_aliases(backend: Backend)
     app.stop().await;
 }
 
+/// Generated people (hostile emails, names with line breaks and markup, unknown languages)
+/// thrown at `addUsers` and `updateProfile` through the API: every answer is a clean GraphQL
+/// answer; a refusal carries a code and changes nothing; what is accepted is stored without
+/// control characters.
+async fn generated_inputs_to_mutations_are_refused_cleanly_and_change_nothing(backend: Backend) {
+    let app = TestApp::spawn_with(backend, false).await;
+    let c = app
+        .contract_without_worker("GEN-1", "cm@gen.example", &[("ACAD", 10_000)])
+        .await;
+    let cm = app.session_for("cm@gen.example").await;
+    // Each half valid, half hostile, so both outcomes come up.
+    let email = "[a-z]{1,8}@[a-z]{1,8}\\.example|\\PC{0,80}|[a-zA-Z0-9._%+\\-\r\n <>@]{0,60}";
+    let name = "[A-Z][a-z]{1,10}|\\PC{0,120}|[A-Za-z \r\n\t<>&\"']{0,40}";
+    let language = "\\PC{0,12}|en|de|fr|ja";
+    let person = (email, name, name, language);
+    let mut runner = TestRunner::new(Config::default());
+    let (mut refused, mut accepted) = (0, 0);
+    for _ in 0..CASES {
+        let (email, first, last, language) = person.new_tree(&mut runner).unwrap().current();
+        let input =
+            json!({ "email": email, "firstName": first, "lastName": last, "language": language });
+        let before = app.snapshot().await;
+        let resp = app
+            .gql(
+                Some(&cm),
+                ADD_USERS,
+                json!({ "input": { "contractId": c.id, "users": [input] } }),
+            )
+            .await;
+        assert!(resp.get("errors").is_none(), "{input}: {resp}");
+        let errors = &resp["data"]["addUsers"]["userErrors"];
+        if errors.as_array().is_some_and(|e| !e.is_empty()) {
+            refused += 1;
+            assert!(
+                errors
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|e| e["code"].is_string()),
+                "{resp}"
+            );
+            assert_eq!(
+                app.snapshot().await,
+                before,
+                "a refusal changed nothing: {input}"
+            );
+        } else {
+            accepted += 1;
+            let stored = &resp["data"]["addUsers"]["members"][0]["user"]["email"];
+            assert!(
+                stored
+                    .as_str()
+                    .is_some_and(|s| !s.chars().any(char::is_control)),
+                "{input}: {resp}"
+            );
+        }
+        // The same generated values as the signed-in user's own profile.
+        let profile = json!({ "firstName": first, "lastName": last, "language": language });
+        let resp = app
+            .gql(
+                Some(&cm),
+                "mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { user { firstName lastName language } userErrors { code } } }",
+                json!({ "i": profile }),
+            )
+            .await;
+        assert!(resp.get("errors").is_none(), "{profile}: {resp}");
+        let payload = &resp["data"]["updateProfile"];
+        if payload["userErrors"].as_array().is_none_or(Vec::is_empty) {
+            for field in ["firstName", "lastName"] {
+                let v: &Value = &payload["user"][field];
+                assert!(
+                    v.as_str().is_some_and(|s| !s.chars().any(char::is_control)),
+                    "{profile}: {resp}"
+                );
+            }
+        }
+    }
+    eprintln!("{CASES} generated people: addUsers refused {refused}, accepted {accepted}");
+    assert!(
+        refused > 0 && accepted > 0,
+        "the generator reaches both outcomes"
+    );
+    app.stop().await;
+}
+
+/// Generated cases per backend (each is two requests through the API).
+const CASES: usize = 300;
+
 both_backends!(
+    generated_inputs_to_mutations_are_refused_cleanly_and_change_nothing,
     graphql_limits_are_enforced_before_resolvers_run,
     introspection_and_suggestions_can_be_switched_off,
     sign_in_is_throttled_per_account_even_through_aliases,
