@@ -470,18 +470,16 @@ async fn r16_contract_manager_change_waits_for_staff_then_moves_at_once(backend:
     app.stop().await;
 }
 
-/// Subscriptions: a case update reaches a subscriber over a real websocket, and a reseller
-/// without access cannot subscribe.
-async fn support_case_updates_arrive_over_a_websocket(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let (c, cm) = setup(&app, "MANUAL").await;
-    let opened = open_case(&app, &cm, &c, "Websocket case").await;
+/// Opens a case, subscribes to the contract's case updates on the API at `url` as the
+/// Contract Manager, resolves the case through `app` (again and again until the subscription,
+/// which starts asynchronously, is live) and checks that the update arrives.
+async fn resolved_case_reaches(app: &TestApp, cm: &str, c: &ContractRef, url: &str) {
+    let opened = open_case(app, cm, c, "Websocket case").await;
     let case_gid = opened["data"]["createSupportCase"]["supportCase"]["id"]
         .as_str()
         .unwrap()
         .to_string();
-
-    let (mut ws, ack) = Socket::connect(&app.url, Some(&cm)).await;
+    let (mut ws, ack) = Socket::connect(url, Some(cm)).await;
     assert_eq!(ack.unwrap()["type"], "connection_ack");
     ws.subscribe(
         "1",
@@ -489,8 +487,6 @@ async fn support_case_updates_arrive_over_a_websocket(backend: Backend) {
         json!({ "c": c.id }),
     )
     .await;
-
-    // Retry the update until the subscription is live (it starts asynchronously).
     let mut got = None;
     for _ in 0..50 {
         app.staff(
@@ -509,6 +505,14 @@ async fn support_case_updates_arrive_over_a_websocket(backend: Backend) {
         msg["payload"]["data"]["supportCaseUpdated"]["status"],
         "RESOLVED"
     );
+}
+
+/// Subscriptions: a case update reaches a subscriber over a real websocket, and a reseller
+/// without access cannot subscribe.
+async fn support_case_updates_arrive_over_a_websocket(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (c, cm) = setup(&app, "MANUAL").await;
+    resolved_case_reaches(&app, &cm, &c, &app.url).await;
 
     // Someone who may not read the cases gets an error, not a stream.
     app.add_users(&cm, &c, &["plain@case.example"], json!(null))
@@ -538,43 +542,12 @@ async fn support_case_updates_arrive_over_a_websocket(backend: Backend) {
 async fn support_case_updates_reach_subscribers_of_every_api_process() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let (c, cm) = setup(&app, "MANUAL").await;
-    let opened = open_case(&app, &cm, &c, "Fan-out case").await;
-    let case_gid = opened["data"]["createSupportCase"]["supportCase"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let mut settings = app.worker_settings("second-api");
     settings.listen = Some("127.0.0.1:0".into());
     let roster = env!("CARGO_BIN_EXE_roster-proc");
     let second = RosterProcess::start(roster, "second-api", &settings, &["serve"]).await;
-    let (mut ws, ack) =
-        Socket::connect(&format!("http://{}", second.addr.unwrap()), Some(&cm)).await;
-    assert_eq!(ack.unwrap()["type"], "connection_ack");
-    ws.subscribe(
-        "1",
-        "subscription($c: ID!) { supportCaseUpdated(contractId: $c) { caseId status } }",
-        json!({ "c": c.id }),
-    )
-    .await;
-    // Updated through this process, until the subscription on the other one is live.
-    let mut got = None;
-    for _ in 0..50 {
-        app.staff(
-            UPDATE_CASE,
-            json!({ "input": { "supportCaseId": case_gid, "status": "RESOLVED" } }),
-        )
-        .await;
-        if let Ok(msg) = tokio::time::timeout(Duration::from_millis(200), ws.next_json()).await {
-            got = Some(msg.expect("the socket stays open"));
-            break;
-        }
-    }
-    let msg = got.expect("the update reached the other process's subscriber");
-    assert_eq!(msg["type"], "next", "{msg}");
-    assert_eq!(
-        msg["payload"]["data"]["supportCaseUpdated"]["status"],
-        "RESOLVED"
-    );
+    let second_url = format!("http://{}", second.addr.unwrap());
+    resolved_case_reaches(&app, &cm, &c, &second_url).await;
     assert!(second.stop().await, "the second API process stops cleanly");
     app.stop().await;
 }
