@@ -32,6 +32,15 @@ fn sample(text: &str, series: &str) -> Option<f64> {
     })
 }
 
+/// Asserts that sample `series` is there and at least `n`.
+fn assert_at_least(text: &str, series: &str, n: f64) {
+    let got = sample(text, series);
+    assert!(
+        got.is_some_and(|got| got >= n),
+        "{series} is {got:?}: {text}"
+    );
+}
+
 async fn named_operations_are_counted_and_timed_per_name(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     // Names of this test's own, since every app in a process shares one recorder.
@@ -56,10 +65,7 @@ async fn named_operations_are_counted_and_timed_per_name(backend: Backend) {
     let (status, text) = get_text(&format!("{}/metrics", app.url)).await;
     assert_eq!(status, 200);
     let exactly = |key: String, n: f64| assert_eq!(sample(&text, &key), Some(n), "{key}: {text}");
-    let at_least = |key: String, n: f64| {
-        let got = sample(&text, &key);
-        assert!(got.is_some_and(|got| got >= n), "{key} is {got:?}: {text}");
-    };
+    let at_least = |key: String, n: f64| assert_at_least(&text, &key, n);
     let ops = "roster_graphql_operations_total";
     exactly(format!("{ops}{{operation=\"{a}\",outcome=\"ok\"}}"), 2.0);
     exactly(format!("{ops}{{operation=\"{b}\",outcome=\"ok\"}}"), 1.0);
@@ -241,7 +247,7 @@ async fn admin_listener_serves_the_jobs_board_and_metrics(backend: Backend) {
         &[("P1", 5)],
     )
     .await;
-    let queue = queue_name(&app);
+    let queue = app.queue().name();
 
     // The board's API: its overview, the worker that ran the jobs, and the jobs done.
     let overview = get_json(&format!("{admin}/api/v1/overview")).await;
@@ -290,13 +296,10 @@ async fn admin_listener_serves_the_jobs_board_and_metrics(backend: Backend) {
     // /metrics there too, with the job counters.
     let (status, text) = get_text(&format!("{admin}/metrics")).await;
     assert_eq!(status, 200);
-    assert!(
-        sample(
-            &text,
-            "roster_jobs_total{kind=\"provision\",outcome=\"ok\"}"
-        )
-        .is_some_and(|n| n >= 1.0),
-        "{text}"
+    assert_at_least(
+        &text,
+        "roster_jobs_total{kind=\"provision\",outcome=\"ok\"}",
+        1.0,
     );
     assert!(text.contains("roster_jobs_pending "), "{text}");
     // The board is not on the API listener.
@@ -305,17 +308,6 @@ async fn admin_listener_serves_the_jobs_board_and_metrics(backend: Backend) {
         .unwrap();
     assert_eq!(resp.status(), 404);
     app.stop().await;
-}
-
-fn queue_name(app: &TestApp) -> String {
-    match app.backend {
-        Backend::Sqlite => roster_worker::QUEUE.to_string(),
-        Backend::Postgres => format!(
-            "{}:{}",
-            app.settings.queue_namespace.as_deref().unwrap(),
-            roster_worker::QUEUE
-        ),
-    }
 }
 
 async fn without_admin_listen_there_is_no_admin_listener(backend: Backend) {
@@ -344,26 +336,20 @@ async fn roster_worker_serves_job_counters_on_its_admin_listener(backend: Backen
 
     let (status, text) = get_text(&format!("{admin}/metrics")).await;
     assert_eq!(status, 200);
-    assert!(
-        sample(
-            &text,
-            "roster_jobs_total{kind=\"provision\",outcome=\"ok\"}"
-        )
-        .is_some_and(|n| n >= 1.0),
-        "{text}"
+    assert_at_least(
+        &text,
+        "roster_jobs_total{kind=\"provision\",outcome=\"ok\"}",
+        1.0,
     );
-    assert!(
-        sample(
-            &text,
-            "roster_jobs_total{kind=\"send_email\",outcome=\"ok\"}"
-        )
-        .is_some_and(|n| n >= 1.0),
-        "{text}"
+    assert_at_least(
+        &text,
+        "roster_jobs_total{kind=\"send_email\",outcome=\"ok\"}",
+        1.0,
     );
-    assert!(
-        sample(&text, "roster_emails_sent_total{kind=\"order-processed\"}")
-            .is_some_and(|n| n >= 1.0),
-        "{text}"
+    assert_at_least(
+        &text,
+        "roster_emails_sent_total{kind=\"order-processed\"}",
+        1.0,
     );
     assert!(
         text.contains("# TYPE roster_job_duration_seconds histogram"),
