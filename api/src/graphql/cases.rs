@@ -638,7 +638,7 @@ impl CasesMutation {
                 });
                 c.events.publish(Event::ContractChanged {
                     contract_id: row.contract_id,
-                    kind: "contract_manager",
+                    kind: "contract_manager".into(),
                 });
                 Ok(SupportCasePayload {
                     contract: reload_contract(ctx, row.contract_id).await?,
@@ -687,7 +687,7 @@ impl CasesMutation {
         .map_err(errors::store)?;
         c.committed(Event::ContractChanged {
             contract_id: contract.row.id,
-            kind: "reseller_access",
+            kind: "reseller_access".into(),
         });
         Ok(SetResellerCaseAccessPayload {
             reseller_case_access: reseller_access_of(ctx, contract.row.id).await?,
@@ -715,7 +715,7 @@ impl CasesMutation {
             Ok(row) => {
                 c.committed(Event::ContractChanged {
                     contract_id: row.id,
-                    kind: "renewed",
+                    kind: "renewed".into(),
                 });
                 Ok(SupportCasePayload {
                     support_case: None,

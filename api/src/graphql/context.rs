@@ -64,7 +64,7 @@ impl Ctx {
     pub fn members_changed(&self, contract_id: i64) {
         self.committed(super::events::Event::ContractChanged {
             contract_id,
-            kind: "members",
+            kind: "members".into(),
         });
     }
 

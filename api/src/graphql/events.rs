@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Something changed on a contract.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     CaseUpdated {
         contract_id: i64,
@@ -21,71 +21,17 @@ pub enum Event {
     },
     ContractChanged {
         contract_id: i64,
-        kind: &'static str,
+        /// What changed, as `contractChanged` reports it (`members`, `renewed`, ...).
+        kind: String,
     },
 }
-
-/// The kinds of `ContractChanged` (what `contractChanged` reports).
-const CHANGE_KINDS: [&str; 5] = [
-    "members",
-    "support_case",
-    "contract_manager",
-    "reseller_access",
-    "renewed",
-];
 
 /// An event as it travels between processes.
 #[derive(Debug, Serialize, Deserialize)]
 struct Wire {
     /// The publishing process, which has told its own subscribers already.
     origin: u64,
-    contract_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    case_pk: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<String>,
-}
-
-impl Wire {
-    fn new(origin: u64, event: &Event) -> Self {
-        match event {
-            Event::CaseUpdated {
-                contract_id,
-                case_pk,
-            } => Wire {
-                origin,
-                contract_id: *contract_id,
-                case_pk: Some(*case_pk),
-                kind: None,
-            },
-            Event::ContractChanged { contract_id, kind } => Wire {
-                origin,
-                contract_id: *contract_id,
-                case_pk: None,
-                kind: Some((*kind).to_string()),
-            },
-        }
-    }
-
-    /// The event, unless it is malformed or of a kind this version does not know.
-    fn event(&self) -> Option<Event> {
-        match (self.case_pk, &self.kind) {
-            (Some(case_pk), None) => Some(Event::CaseUpdated {
-                contract_id: self.contract_id,
-                case_pk,
-            }),
-            (None, Some(kind)) => {
-                CHANGE_KINDS
-                    .iter()
-                    .find(|k| *k == kind)
-                    .map(|kind| Event::ContractChanged {
-                        contract_id: self.contract_id,
-                        kind,
-                    })
-            }
-            _ => None,
-        }
-    }
+    event: Event,
 }
 
 /// Publishes and subscribes to [`Event`]s.
@@ -163,7 +109,7 @@ async fn publish_to_redis(
     let mut conn = None;
     while let Some(event) = events.recv().await {
         let payload =
-            serde_json::to_string(&Wire::new(origin, &event)).expect("an event serialises to JSON");
+            serde_json::to_string(&Wire { origin, event }).expect("an event serialises to JSON");
         if conn.is_none() {
             conn = client.get_multiplexed_async_connection().await.ok();
         }
@@ -203,9 +149,7 @@ async fn relay_from_redis(
                         match wire {
                             Some(wire) if wire.origin == origin => {}
                             Some(wire) => {
-                                if let Some(event) = wire.event() {
-                                    let _ = local.send(event);
-                                }
+                                let _ = local.send(wire.event);
                             }
                             None => tracing::warn!("an event from Redis was not understood"),
                         }
@@ -226,22 +170,25 @@ mod tests {
 
     #[test]
     fn events_cross_the_wire_unchanged() {
-        let events = CHANGE_KINDS
-            .iter()
-            .map(|kind| Event::ContractChanged {
+        for event in [
+            Event::ContractChanged {
                 contract_id: 7,
-                kind,
-            })
-            .chain([Event::CaseUpdated {
+                kind: "members".into(),
+            },
+            Event::CaseUpdated {
                 contract_id: 7,
                 case_pk: 3,
-            }]);
-        for event in events {
-            let json = serde_json::to_string(&Wire::new(1, &event)).unwrap();
+            },
+        ] {
+            let json = serde_json::to_string(&Wire {
+                origin: 1,
+                event: event.clone(),
+            })
+            .unwrap();
             let back: Wire = serde_json::from_str(&json).unwrap();
-            assert_eq!(back.event(), Some(event), "{json}");
+            assert_eq!((back.origin, back.event), (1, event), "{json}");
         }
-        let unknown = r#"{"origin":1,"contract_id":7,"kind":"dropped_table"}"#;
-        assert_eq!(serde_json::from_str::<Wire>(unknown).unwrap().event(), None);
+        let unknown = r#"{"origin":1,"event":{"TableDropped":{"contract_id":7}}}"#;
+        assert!(serde_json::from_str::<Wire>(unknown).is_err());
     }
 }

@@ -111,7 +111,9 @@ impl Subscription {
             async move {
                 let (contract_id, kind) = match event {
                     Ok(Event::ContractChanged { contract_id, kind }) => (contract_id, kind),
-                    Ok(Event::CaseUpdated { contract_id, .. }) => (contract_id, "support_case"),
+                    Ok(Event::CaseUpdated { contract_id, .. }) => {
+                        (contract_id, "support_case".to_string())
+                    }
                     Err(_) => return None,
                 };
                 if contract_id != id {
@@ -121,10 +123,7 @@ impl Subscription {
                     .await
                     .ok()
                     .flatten()?;
-                Some(ContractChange {
-                    contract,
-                    kind: kind.to_string(),
-                })
+                Some(ContractChange { contract, kind })
             }
         }))
     }
