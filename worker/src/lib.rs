@@ -209,6 +209,9 @@ async fn run_with<S: JsonStorage<Envelope> + held::GiveBack>(
     // backend error) would leave the process running and consuming nothing: apalis's monitor
     // waits for the shutdown signal. So a dead worker stops the monitor, and a new one starts
     // after a pause that grows while the failures go on.
+    // A process that ran under this name before (a supervisor restarting a crashed worker)
+    // may have left jobs it fetched and never ran.
+    held::give_back(&storage, &name).await;
     let mut pause = RESTART_PAUSE_MIN;
     let mut generation = 0u32;
     let result = loop {
@@ -219,11 +222,6 @@ async fn run_with<S: JsonStorage<Envelope> + held::GiveBack>(
             0 => name.clone(),
             n => format!("{name}~{n}"),
         };
-        if generation == 0 {
-            // A process that ran under this name before (a supervisor restarting a crashed
-            // worker) may have left jobs it fetched and never ran.
-            held::give_back(&storage, &worker_name).await;
-        }
         generation += 1;
         let (died, mut has_died) = tokio::sync::watch::channel(false);
         let monitor = monitor(&storage, &deps, &worker_name).should_restart(move |worker, error| {
