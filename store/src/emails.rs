@@ -62,17 +62,24 @@ pub struct EmailRow {
     pub sent_at: Option<i64>,
 }
 
+/// The columns of an [`EmailRow`], for `concat!` into static SQL.
+macro_rules! columns {
+    () => {
+        "id, idem_key, kind, contract_id, user_id, recipient, params, status, attempts, \
+         last_error, message_id, created_at, sent_at"
+    };
+}
+
 pub async fn by_id<'c, E: Executor<'c, Database = Any>>(
     db: E,
     id: i64,
 ) -> StoreResult<Option<EmailRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, idem_key, kind, contract_id, user_id, recipient, params, status, attempts, \
-         last_error, message_id, created_at, sent_at FROM emails WHERE id = $1",
+    Ok(
+        sqlx::query_as(concat!("SELECT ", columns!(), " FROM emails WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
     )
-    .bind(id)
-    .fetch_optional(db)
-    .await?)
 }
 
 /// Claims a QUEUED email for sending for `claim_ms` and returns it as claimed (its
@@ -84,12 +91,11 @@ pub async fn claim<'c, E: Executor<'c, Database = Any>>(
     claim_ms: i64,
 ) -> StoreResult<Option<EmailRow>> {
     let now = now_ms();
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "UPDATE emails SET claimed_until = $1, attempts = attempts + 1 WHERE id = $2 \
-         AND status = 'QUEUED' AND (claimed_until IS NULL OR claimed_until < $3) \
-         RETURNING id, idem_key, kind, contract_id, user_id, recipient, params, status, attempts, \
-         last_error, message_id, created_at, sent_at",
-    )
+             AND status = 'QUEUED' AND (claimed_until IS NULL OR claimed_until < $3) RETURNING ",
+        columns!()
+    ))
     .bind(now + claim_ms)
     .bind(id)
     .bind(now)
@@ -155,11 +161,11 @@ pub async fn for_contract<'c, E: Executor<'c, Database = Any>>(
     before_id: i64,
     limit: i64,
 ) -> StoreResult<Vec<EmailRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, idem_key, kind, contract_id, user_id, recipient, params, status, attempts, \
-         last_error, message_id, created_at, sent_at FROM emails \
-         WHERE contract_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-    )
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM emails WHERE contract_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+    ))
     .bind(contract_id)
     .bind(before_id)
     .bind(limit)
@@ -184,11 +190,11 @@ pub async fn with_status<'c, E: Executor<'c, Database = Any>>(
     status: &str,
     limit: i64,
 ) -> StoreResult<Vec<EmailRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, idem_key, kind, contract_id, user_id, recipient, params, status, attempts, \
-         last_error, message_id, created_at, sent_at FROM emails WHERE status = $1 \
-         ORDER BY id DESC LIMIT $2",
-    )
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM emails WHERE status = $1 ORDER BY id DESC LIMIT $2"
+    ))
     .bind(status)
     .bind(limit)
     .fetch_all(db)
