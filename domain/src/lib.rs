@@ -4,6 +4,7 @@
 //! own. Transport (GraphQL) and storage translate to and from these types and call these rules.
 
 pub mod advice;
+pub mod change;
 pub mod email_kind;
 pub mod error;
 pub mod policy;

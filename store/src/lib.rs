@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod change;
 pub mod contracts;
 pub mod emails;
 pub mod error;
@@ -15,7 +16,6 @@ pub mod members;
 pub mod outbox;
 pub mod renewals;
 pub mod resellers;
-pub mod roles;
 pub mod secret;
 pub mod users;
 

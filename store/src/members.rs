@@ -95,11 +95,39 @@ impl Member {
     }
 }
 
+/// The name and language a contract's admins see of a member (tenancy): the name the admin
+/// typed until the person signs in after being named, then the person's own; the language the
+/// admin typed, never the one a person keeps for themself (another company's admins would
+/// see it).
+macro_rules! shown_first {
+    () => {
+        "(CASE WHEN m.status = 'PENDING' AND m.typed_first_name IS NOT NULL \
+         THEN m.typed_first_name ELSE u.first_name END)"
+    };
+}
+macro_rules! shown_last {
+    () => {
+        "(CASE WHEN m.status = 'PENDING' AND m.typed_last_name IS NOT NULL \
+         THEN m.typed_last_name ELSE u.last_name END)"
+    };
+}
+macro_rules! shown_names {
+    () => {
+        concat!(
+            shown_first!(),
+            " AS first_name, ",
+            shown_last!(),
+            " AS last_name, COALESCE(m.typed_language, u.language) AS language"
+        )
+    };
+}
+
 macro_rules! member_select {
     ($tail:literal) => {
         concat!(
-            "SELECT m.contract_id, m.user_id, u.email, u.first_name, u.last_name, u.language, \
-             m.status, m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \
+            "SELECT m.contract_id, m.user_id, u.email, ",
+            shown_names!(),
+            ", m.status, m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \
              m.created_at FROM memberships m JOIN users u ON u.id = m.user_id ",
             $tail
         )
@@ -459,14 +487,20 @@ async fn filtered(
     offset: i64,
 ) -> StoreResult<Vec<PageRow>> {
     Ok(sqlx::query_as(
-        "SELECT m.contract_id, m.user_id, u.email, u.first_name, u.last_name, u.language, \
-         m.status, m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \
+        concat!(
+        "SELECT m.contract_id, m.user_id, u.email, ",
+        shown_names!(),
+        ", m.status, m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \
          m.created_at, COUNT(*) OVER () AS total \
          FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.contract_id = $1 \
          AND ($2 IS NULL OR m.status = $2) \
          AND ($3 IS NULL OR m.web_support = $3) \
-         AND ($4 IS NULL OR lower(u.first_name || ' ' || u.last_name) LIKE $4 ESCAPE '\\' \
+         AND ($4 IS NULL OR lower(",
+        shown_first!(),
+        " || ' ' || ",
+        shown_last!(),
+        ") LIKE $4 ESCAPE '\\' \
               OR lower(u.email) LIKE $4 ESCAPE '\\') \
          AND ($5 IS NULL OR EXISTS (SELECT 1 FROM product_access pa \
               WHERE pa.contract_id = m.contract_id AND pa.user_id = m.user_id \
@@ -478,8 +512,8 @@ async fn filtered(
               OR ($6 = 'NAMED_CALLER' AND $7 = 1 AND (m.is_manager = 1 OR m.designated_caller = 1 \
                   OR EXISTS (SELECT 1 FROM contract_products cp \
                   WHERE cp.contract_id = m.contract_id AND cp.coordinator_user_id = m.user_id)))) \
-         ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT $8 OFFSET $9",
-    )
+         ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT $8 OFFSET $9"
+    ))
     .bind(contract_id)
     .bind(params.0.clone())
     .bind(params.1)

@@ -327,9 +327,12 @@ async fn r10_bulk_add_is_all_or_nothing(backend: Backend) {
         .as_array()
         .unwrap()
         .clone();
-    assert_eq!(errs.len(), 1, "{errs:?}");
+    // One bad email does not hide the other entries' problems.
+    assert_eq!(errs.len(), 2, "{errs:?}");
     assert_eq!(errs[0]["code"], "INVALID_EMAIL");
     assert_eq!(errs[0]["field"], json!(["input", "users", "1", "email"]));
+    assert_eq!(errs[1]["code"], "DUPLICATE_ENTRY");
+    assert_eq!(errs[1]["field"], json!(["input", "users", "3", "email"]));
 
     let dup = app
         .add_users(

@@ -78,6 +78,46 @@ impl Ctx {
         }
     }
 
+    /// Who asks, as the change pipeline judges them.
+    pub fn requester(&self) -> roster_store::change::Requester {
+        roster_store::change::Requester {
+            principal: self.principal,
+            user: self.user.as_ref().map(|u| (u.id, u.reseller_id)),
+            actor: self.actor(),
+        }
+    }
+
+    /// Runs a change to a contract's people through the one pipeline (policy, snapshot, rule,
+    /// writes in one transaction), then its effects: wake the relay, tell subscribers.
+    pub async fn change(
+        &self,
+        contract_id: &async_graphql::ID,
+        command: roster_domain::change::Command,
+        input_errors: Vec<roster_domain::DomainError>,
+        dry_run: bool,
+    ) -> Result<roster_store::change::Applied, roster_store::change::ChangeError> {
+        use roster_store::change::{self, ChangeError};
+        if self.principal == Principal::Anonymous {
+            return Err(ChangeError::Unauthenticated);
+        }
+        let Some(id) = super::ids::decode(super::ids::Kind::Contract, contract_id) else {
+            return Err(ChangeError::NotFound);
+        };
+        let applied = change::run(
+            &self.store,
+            &self.requester(),
+            id,
+            command,
+            input_errors,
+            dry_run,
+        )
+        .await?;
+        if !applied.dry_run {
+            self.members_changed(applied.contract_id);
+        }
+        Ok(applied)
+    }
+
     /// The signed-in user, or UNAUTHENTICATED.
     pub fn require_user(&self) -> Result<&Arc<UserRow>> {
         self.user.as_ref().ok_or_else(errors::unauthenticated)

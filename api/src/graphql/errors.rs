@@ -10,6 +10,7 @@
 use async_graphql::{Error, ErrorExtensions as _};
 use roster_domain::DomainError;
 use roster_store::StoreError;
+use roster_store::change::ChangeError;
 
 use super::types::UserError;
 
@@ -43,6 +44,24 @@ pub fn user_errors(err: StoreError) -> Result<Vec<UserError>, Error> {
     match err {
         StoreError::Domain(e) => Ok(vec![e.into()]),
         other => Err(internal(&other)),
+    }
+}
+
+/// The outcome of a refused change (one conversion for every mutation on the pipeline): not
+/// signed in and not allowed are top-level errors; a contract the requester may not know of is
+/// NOT_FOUND, like one that does not exist; refused rules are userErrors; a failure is logged
+/// once here and is INTERNAL.
+pub fn change_refusals(err: ChangeError) -> Result<Vec<UserError>, Error> {
+    match err {
+        ChangeError::Unauthenticated => Err(unauthenticated()),
+        ChangeError::Forbidden => Err(forbidden()),
+        ChangeError::NotFound => Ok(vec![
+            DomainError::not_found("contract")
+                .at(["input", "contractId"])
+                .into(),
+        ]),
+        ChangeError::Refused(errs) => Ok(errs.into_iter().map(Into::into).collect()),
+        ChangeError::Failed(e) => Err(internal(&e)),
     }
 }
 

@@ -8,10 +8,12 @@ use super::mutation::PersonInput;
 use super::types::{Contract, ContractProduct, MemberStatusGql, RoleGql, User, UserError};
 use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result, SimpleObject};
 use roster_domain::policy::{Action, Decision, decide};
-use roster_domain::{DomainError, Person, SupportLevel, UserErrorCode};
+use roster_domain::change::{AccessSpec, Command, Resend};
+use roster_domain::{DomainError, SupportLevel, UserErrorCode};
+use roster_store::change::Applied;
 use roster_store::contracts::{self, ContractProductRow};
 use roster_store::members::{self, Member as StoredMember};
-use roster_store::roles::{self, AccessSpec, Outcome};
+use roster_store::users;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -68,34 +70,111 @@ pub struct NamedCallersInput {
     pub user_ids: Vec<ID>,
 }
 
-/// Members a mutation added or changed.
-#[derive(SimpleObject)]
+// Payload fields load on demand, so a client that asks only for `userErrors` costs no reload.
 pub struct MembersPayload {
-    pub contract: Option<Contract>,
-    pub members: Vec<Member>,
-    pub user_errors: Vec<UserError>,
+    applied: Option<Applied>,
+    user_errors: Vec<UserError>,
 }
 
-#[derive(SimpleObject)]
+/// Members a mutation added or changed.
+#[Object]
+impl MembersPayload {
+    async fn contract(&self, ctx: &Context<'_>) -> Result<Option<Contract>> {
+        contract_after(ctx, self.applied.as_ref()).await
+    }
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
+        members_after(ctx, self.applied.as_ref()).await
+    }
+    async fn user_errors(&self) -> &[UserError] {
+        &self.user_errors
+    }
+}
+
 pub struct AddUsersPayload {
-    pub contract: Option<Contract>,
-    pub members: Vec<Member>,
+    applied: Option<Applied>,
+    dry_run: bool,
+    user_errors: Vec<UserError>,
+}
+
+#[Object]
+impl AddUsersPayload {
+    async fn contract(&self, ctx: &Context<'_>) -> Result<Option<Contract>> {
+        contract_after(ctx, self.applied.as_ref()).await
+    }
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
+        members_after(ctx, self.applied.as_ref()).await
+    }
     /// True when `dryRun` was asked: nothing was kept.
-    pub dry_run: bool,
-    pub user_errors: Vec<UserError>,
+    async fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+    async fn user_errors(&self) -> &[UserError] {
+        &self.user_errors
+    }
 }
 
-#[derive(SimpleObject)]
 pub struct ContractPayload {
-    pub contract: Option<Contract>,
-    pub user_errors: Vec<UserError>,
+    applied: Option<Applied>,
+    user_errors: Vec<UserError>,
 }
 
-#[derive(SimpleObject)]
+#[Object]
+impl ContractPayload {
+    async fn contract(&self, ctx: &Context<'_>) -> Result<Option<Contract>> {
+        contract_after(ctx, self.applied.as_ref()).await
+    }
+    async fn user_errors(&self) -> &[UserError] {
+        &self.user_errors
+    }
+}
+
 pub struct AssignSoftwareCoordinatorPayload {
-    pub contract: Option<Contract>,
-    pub coordinator: Option<User>,
-    pub user_errors: Vec<UserError>,
+    applied: Option<Applied>,
+    user_errors: Vec<UserError>,
+}
+
+#[Object]
+impl AssignSoftwareCoordinatorPayload {
+    async fn contract(&self, ctx: &Context<'_>) -> Result<Option<Contract>> {
+        contract_after(ctx, self.applied.as_ref()).await
+    }
+    async fn coordinator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.applied.as_ref().and_then(|a| a.users.first()) else {
+            return Ok(None);
+        };
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        Ok(users::by_id(store.pool(), *id)
+            .await
+            .map_err(errors::store)?
+            .map(|u| User(Arc::new(u))))
+    }
+    async fn user_errors(&self) -> &[UserError] {
+        &self.user_errors
+    }
+}
+
+/// The contract a change committed to, as the requester may see it now.
+async fn contract_after(ctx: &Context<'_>, applied: Option<&Applied>) -> Result<Option<Contract>> {
+    let Some(a) = applied.filter(|a| !a.dry_run) else {
+        return Ok(None);
+    };
+    let store = &ctx.data_unchecked::<Ctx>().store;
+    match contracts::by_id(store.pool(), a.contract_id)
+        .await
+        .map_err(errors::store)?
+    {
+        Some(row) => Contract::visible(ctx, row).await,
+        None => Ok(None),
+    }
+}
+
+/// The members a change concerns, as they are now.
+async fn members_after(ctx: &Context<'_>, applied: Option<&Applied>) -> Result<Vec<Member>> {
+    let Some(contract) = contract_after(ctx, applied).await? else {
+        return Ok(vec![]);
+    };
+    let ids = applied.map(|a| a.users.as_slice()).unwrap_or_default();
+    load_members(ctx, &contract, ids).await
 }
 
 /// A person on a contract (R21, R27).
@@ -294,91 +373,6 @@ pub fn product_ids(
     Ok(out)
 }
 
-fn access_spec(
-    products: &BTreeMap<i64, ContractProductRow>,
-    input: Option<&AccessInput>,
-    field: &[&str],
-) -> Result<AccessSpec, DomainError> {
-    let Some(input) = input else {
-        return Ok(AccessSpec::default());
-    };
-    let mut product_field: Vec<&str> = field.to_vec();
-    product_field.push("contractProductIds");
-    let contract_products = product_ids(
-        products,
-        input.contract_product_ids.as_deref().unwrap_or_default(),
-        &product_field,
-    )?;
-    let mut cloud = BTreeSet::new();
-    for (i, s) in input.cloud_services.iter().flatten().enumerate() {
-        let name = roster_domain::parse_code("cloudServices", s).map_err(|e| {
-            let mut path: Vec<String> = field.iter().map(|s| s.to_string()).collect();
-            path.extend(["cloudServices".to_string(), i.to_string()]);
-            DomainError {
-                field: Some(path),
-                ..e
-            }
-        })?;
-        cloud.insert(name);
-    }
-    Ok(AccessSpec {
-        contract_products,
-        web_support: input.web_support,
-        cloud_services: cloud,
-    })
-}
-
-/// The policy action for changing `spec`: products need the SC to coordinate them (R7);
-/// anything contract-wide is open to any SC.
-fn access_action(specs: &[&AccessSpec]) -> Action {
-    let products: BTreeSet<i64> = specs
-        .iter()
-        .flat_map(|s| s.contract_products.iter().copied())
-        .collect();
-    if products.is_empty() {
-        Action::ManageContractSettings
-    } else {
-        Action::ManageProductUsers {
-            contract_products: products,
-        }
-    }
-}
-
-fn user_ids(ids_in: &[ID]) -> Result<Vec<i64>, DomainError> {
-    ids_in
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            ids::decode(Kind::User, id).ok_or_else(|| {
-                DomainError::new(
-                    UserErrorCode::NotAMember,
-                    "that user is not on this contract",
-                )
-                .at(["input".to_string(), "userIds".to_string(), i.to_string()])
-            })
-        })
-        .collect()
-}
-
-fn outcome_errors(o: Outcome) -> Result<Vec<UserError>> {
-    match o {
-        Outcome::Refused(errs) => Ok(errs.into_iter().map(Into::into).collect()),
-        Outcome::Failed(e) => Err(errors::internal(&e)),
-    }
-}
-
-/// Reloads the contract after a change, for the payload.
-async fn reload(ctx: &Context<'_>, contract: &Contract) -> Result<Option<Contract>> {
-    let store = &ctx.data_unchecked::<Ctx>().store;
-    match contracts::by_id(store.pool(), contract.row.id)
-        .await
-        .map_err(errors::store)?
-    {
-        Some(row) => Contract::visible(ctx, row).await,
-        None => Ok(None),
-    }
-}
-
 async fn load_members(
     ctx: &Context<'_>,
     contract: &Contract,
@@ -418,6 +412,96 @@ pub struct ResendEmailInput {
     pub kind: ResendKind,
 }
 
+/// Reads an `AccessInput`: its contract product IDs in input order and its cloud service
+/// names; problems name their entry under `field`.
+fn access_spec(input: Option<&AccessInput>, field: &[&str], errs: &mut Vec<DomainError>) -> AccessSpec {
+    let Some(input) = input else {
+        return AccessSpec::default();
+    };
+    let mut product_field: Vec<&str> = field.to_vec();
+    product_field.push("contractProductIds");
+    let contract_products = decode_ids(
+        Kind::ContractProduct,
+        input.contract_product_ids.as_deref().unwrap_or_default(),
+        &product_field,
+        || DomainError::not_found("contract product"),
+        errs,
+    );
+    let mut cloud = BTreeSet::new();
+    for (i, s) in input.cloud_services.iter().flatten().enumerate() {
+        match roster_domain::parse_code("cloudServices", s) {
+            Ok(name) => {
+                cloud.insert(name);
+            }
+            Err(e) => {
+                let mut path: Vec<String> = field.iter().map(|s| s.to_string()).collect();
+                path.extend(["cloudServices".to_string(), i.to_string()]);
+                errs.push(DomainError {
+                    field: Some(path),
+                    ..e
+                });
+            }
+        }
+    }
+    AccessSpec {
+        contract_products,
+        web_support: input.web_support,
+        cloud_services: cloud,
+    }
+}
+
+/// Decodes global IDs of one kind; an ID that is not one is refused at its entry of `field`.
+fn decode_ids(
+    kind: Kind,
+    ids_in: &[ID],
+    field: &[&str],
+    refusal: impl Fn() -> DomainError,
+    errs: &mut Vec<DomainError>,
+) -> Vec<i64> {
+    let mut out = Vec::new();
+    for (i, id) in ids_in.iter().enumerate() {
+        match ids::decode(kind, id) {
+            Some(n) => out.push(n),
+            None => {
+                let mut path: Vec<String> = field.iter().map(|s| s.to_string()).collect();
+                path.push(i.to_string());
+                errs.push(refusal().at(path));
+            }
+        }
+    }
+    out
+}
+
+fn not_a_member() -> DomainError {
+    DomainError::new(
+        UserErrorCode::NotAMember,
+        "that user is not on this contract",
+    )
+}
+
+/// One user ID; one that is not a User's ID is refused as not a member.
+fn decode_user(id: &ID, errs: &mut Vec<DomainError>) -> i64 {
+    ids::decode(Kind::User, id).unwrap_or_else(|| {
+        errs.push(not_a_member().at(["input", "userId"]));
+        0
+    })
+}
+
+/// Runs a change and splits its outcome into what the payload needs.
+async fn change(
+    ctx: &Context<'_>,
+    contract_id: &ID,
+    command: Command,
+    input_errors: Vec<DomainError>,
+    dry_run: bool,
+) -> Result<(Option<Applied>, Vec<UserError>)> {
+    let c = ctx.data_unchecked::<Ctx>();
+    match c.change(contract_id, command, input_errors, dry_run).await {
+        Ok(applied) => Ok((Some(applied), vec![])),
+        Err(e) => Ok((None, errors::change_refusals(e)?)),
+    }
+}
+
 #[derive(Default)]
 pub struct RolesMutation;
 
@@ -426,67 +510,21 @@ impl RolesMutation {
     /// Names users on a contract, one or up to 50 at a time, all or nothing (R9, R10). Each gets
     /// a Get Started email; `access` is granted to all of them (R11).
     async fn add_users(&self, ctx: &Context<'_>, input: AddUsersInput) -> Result<AddUsersPayload> {
-        let c = ctx.data_unchecked::<Ctx>();
+        let mut errs = Vec::new();
+        let access = access_spec(input.access.as_ref(), &["input", "access"], &mut errs);
+        let people = input
+            .users
+            .iter()
+            .map(|p| p.parse(&[]))
+            .collect();
         let dry_run = input.dry_run.unwrap_or(false);
-        let refused = |errs: Vec<UserError>| AddUsersPayload {
-            contract: None,
-            members: vec![],
+        let command = Command::AddUsers { people, access };
+        let (applied, user_errors) = change(ctx, &input.contract_id, command, errs, dry_run).await?;
+        Ok(AddUsersPayload {
+            applied,
             dry_run,
-            user_errors: errs,
-        };
-        let mut access = AccessSpec::default();
-        let gate = gate(ctx, &input.contract_id, |products| {
-            access = access_spec(products, input.access.as_ref(), &["input", "access"])?;
-            Ok(access_action(&[&access]))
+            user_errors,
         })
-        .await?;
-        let contract = match gate {
-            Gate::Open(c) => c,
-            Gate::Refused(e) => return Ok(refused(e)),
-        };
-        if let Err(e) = roster_domain::rules::check_bulk_size(input.users.len()) {
-            return Ok(refused(vec![e.under(["input"]).into()]));
-        }
-        let mut people: Vec<Person> = Vec::new();
-        let mut problems: Vec<UserError> = Vec::new();
-        for (i, p) in input.users.iter().enumerate() {
-            match p.parse(&["input", "users", &i.to_string()]) {
-                Ok(person) => people.push(person),
-                Err(e) => problems.push(e.into()),
-            }
-        }
-        if !problems.is_empty() {
-            return Ok(refused(problems));
-        }
-        match roles::add_users(
-            &c.store,
-            &c.actor(),
-            contract.row.id,
-            &people,
-            &access,
-            dry_run,
-        )
-        .await
-        {
-            Ok(added) => {
-                if !dry_run {
-                    c.members_changed(contract.row.id);
-                }
-                let members = if dry_run {
-                    vec![]
-                } else {
-                    let ids: Vec<i64> = added.iter().map(|u| u.id).collect();
-                    load_members(ctx, &contract, &ids).await?
-                };
-                Ok(AddUsersPayload {
-                    contract: reload(ctx, &contract).await?,
-                    members,
-                    dry_run,
-                    user_errors: vec![],
-                })
-            }
-            Err(o) => Ok(refused(outcome_errors(o)?)),
-        }
     }
 
     /// Removes a member (R28): seats, Named Caller status and SC assignments go with them.
@@ -496,62 +534,14 @@ impl RolesMutation {
         ctx: &Context<'_>,
         input: RemoveUserInput,
     ) -> Result<ContractPayload> {
-        let c = ctx.data_unchecked::<Ctx>();
-        let refused = |errs| ContractPayload {
-            contract: None,
-            user_errors: errs,
-        };
-        let Some(user_id) = ids::decode(Kind::User, &input.user_id) else {
-            return Ok(refused(vec![
-                DomainError::new(
-                    UserErrorCode::NotAMember,
-                    "that user is not on this contract",
-                )
-                .at(["input", "userId"])
-                .into(),
-            ]));
-        };
-        // An SC may remove only people whose products they all coordinate (R7).
-        let held = {
-            let mut conn = c
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| errors::internal(&e))?;
-            match ids::decode(Kind::Contract, &input.contract_id) {
-                Some(cid) => members::get(&mut conn, cid, user_id)
-                    .await
-                    .map_err(errors::store)?
-                    .map(|m| m.access.products.clone())
-                    .unwrap_or_default(),
-                None => BTreeSet::new(),
-            }
-        };
-        let gate = gate(ctx, &input.contract_id, |_| {
-            Ok(if held.is_empty() {
-                Action::ManageContractSettings
-            } else {
-                Action::ManageProductUsers {
-                    contract_products: held.clone(),
-                }
-            })
+        let mut errs = Vec::new();
+        let user = decode_user(&input.user_id, &mut errs);
+        let (applied, user_errors) =
+            change(ctx, &input.contract_id, Command::RemoveUser { user }, errs, false).await?;
+        Ok(ContractPayload {
+            applied,
+            user_errors,
         })
-        .await?;
-        let contract = match gate {
-            Gate::Open(c) => c,
-            Gate::Refused(e) => return Ok(refused(e)),
-        };
-        match roles::remove_user(&c.store, &c.actor(), contract.row.id, user_id).await {
-            Ok(()) => {
-                c.members_changed(contract.row.id);
-                Ok(ContractPayload {
-                    contract: reload(ctx, &contract).await?,
-                    user_errors: vec![],
-                })
-            }
-            Err(o) => Ok(refused(outcome_errors(o)?)),
-        }
     }
 
     /// Grants and revokes access for members, all or nothing (R11); each member whose access
@@ -561,47 +551,20 @@ impl RolesMutation {
         ctx: &Context<'_>,
         input: SetUserAccessInput,
     ) -> Result<MembersPayload> {
-        let c = ctx.data_unchecked::<Ctx>();
-        let refused = |errs| MembersPayload {
-            contract: None,
-            members: vec![],
-            user_errors: errs,
+        let mut errs = Vec::new();
+        let grant = access_spec(input.grant.as_ref(), &["input", "grant"], &mut errs);
+        let revoke = access_spec(input.revoke.as_ref(), &["input", "revoke"], &mut errs);
+        let users = decode_ids(Kind::User, &input.user_ids, &["input", "userIds"], not_a_member, &mut errs);
+        let command = Command::SetAccess {
+            users,
+            grant,
+            revoke,
         };
-        let (mut grant, mut revoke) = (AccessSpec::default(), AccessSpec::default());
-        let gate = gate(ctx, &input.contract_id, |products| {
-            grant = access_spec(products, input.grant.as_ref(), &["input", "grant"])?;
-            revoke = access_spec(products, input.revoke.as_ref(), &["input", "revoke"])?;
-            Ok(access_action(&[&grant, &revoke]))
+        let (applied, user_errors) = change(ctx, &input.contract_id, command, errs, false).await?;
+        Ok(MembersPayload {
+            applied,
+            user_errors,
         })
-        .await?;
-        let contract = match gate {
-            Gate::Open(c) => c,
-            Gate::Refused(e) => return Ok(refused(e)),
-        };
-        let users = match user_ids(&input.user_ids) {
-            Ok(u) => u,
-            Err(e) => return Ok(refused(vec![e.into()])),
-        };
-        match roles::set_user_access(
-            &c.store,
-            &c.actor(),
-            contract.row.id,
-            &users,
-            &grant,
-            &revoke,
-        )
-        .await
-        {
-            Ok(_) => {
-                c.members_changed(contract.row.id);
-                Ok(MembersPayload {
-                    contract: reload(ctx, &contract).await?,
-                    members: load_members(ctx, &contract, &users).await?,
-                    user_errors: vec![],
-                })
-            }
-            Err(o) => Ok(refused(outcome_errors(o)?)),
-        }
     }
 
     /// Makes a person the Software Coordinator of products (R4, R5); only the CM may (R6).
@@ -610,53 +573,30 @@ impl RolesMutation {
         ctx: &Context<'_>,
         input: AssignSoftwareCoordinatorInput,
     ) -> Result<AssignSoftwareCoordinatorPayload> {
-        let c = ctx.data_unchecked::<Ctx>();
-        let refused = |errs| AssignSoftwareCoordinatorPayload {
-            contract: None,
-            coordinator: None,
-            user_errors: errs,
-        };
-        let mut products = BTreeSet::new();
-        let gate = gate(ctx, &input.contract_id, |all| {
-            products = product_ids(
-                all,
-                &input.contract_product_ids,
-                &["input", "contractProductIds"],
-            )?;
-            Ok(Action::AssignCoordinator)
-        })
-        .await?;
-        let contract = match gate {
-            Gate::Open(c) => c,
-            Gate::Refused(e) => return Ok(refused(e)),
-        };
-        if products.is_empty() {
-            return Ok(refused(vec![
-                DomainError::new(
-                    UserErrorCode::InvalidInput,
-                    "name at least one contract product",
-                )
-                .at(["input", "contractProductIds"])
-                .into(),
-            ]));
-        }
-        let person = match input.coordinator.parse(&["input", "coordinator"]) {
-            Ok(p) => p,
-            Err(e) => return Ok(refused(vec![e.into()])),
-        };
-        match roles::assign_coordinator(&c.store, &c.actor(), contract.row.id, &products, &person)
-            .await
-        {
-            Ok(user) => {
-                c.members_changed(contract.row.id);
-                Ok(AssignSoftwareCoordinatorPayload {
-                    contract: reload(ctx, &contract).await?,
-                    coordinator: Some(User(Arc::new(user))),
-                    user_errors: vec![],
-                })
+        let mut errs = Vec::new();
+        let products = decode_ids(
+            Kind::ContractProduct,
+            &input.contract_product_ids,
+            &["input", "contractProductIds"],
+            || DomainError::not_found("contract product"),
+            &mut errs,
+        );
+        let (applied, user_errors) = match input.coordinator.parse(&["input", "coordinator"]) {
+            Ok(person) => {
+                let command = Command::AssignCoordinator { products, person };
+                change(ctx, &input.contract_id, command, errs, false).await?
             }
-            Err(o) => Ok(refused(outcome_errors(o)?)),
-        }
+            Err(e) => {
+                // Still asked of the policy first: a stranger learns nothing from the input.
+                errs.push(e);
+                let command = Command::RemoveCoordinator { products: vec![] };
+                change(ctx, &input.contract_id, command, errs, false).await?
+            }
+        };
+        Ok(AssignSoftwareCoordinatorPayload {
+            applied,
+            user_errors,
+        })
     }
 
     /// Removes the Software Coordinator of products; they fall back to the CM (R4, R6).
@@ -665,35 +605,20 @@ impl RolesMutation {
         ctx: &Context<'_>,
         input: RemoveSoftwareCoordinatorInput,
     ) -> Result<ContractPayload> {
-        let c = ctx.data_unchecked::<Ctx>();
-        let refused = |errs| ContractPayload {
-            contract: None,
-            user_errors: errs,
-        };
-        let mut products = BTreeSet::new();
-        let gate = gate(ctx, &input.contract_id, |all| {
-            products = product_ids(
-                all,
-                &input.contract_product_ids,
-                &["input", "contractProductIds"],
-            )?;
-            Ok(Action::AssignCoordinator)
+        let mut errs = Vec::new();
+        let products = decode_ids(
+            Kind::ContractProduct,
+            &input.contract_product_ids,
+            &["input", "contractProductIds"],
+            || DomainError::not_found("contract product"),
+            &mut errs,
+        );
+        let command = Command::RemoveCoordinator { products };
+        let (applied, user_errors) = change(ctx, &input.contract_id, command, errs, false).await?;
+        Ok(ContractPayload {
+            applied,
+            user_errors,
         })
-        .await?;
-        let contract = match gate {
-            Gate::Open(c) => c,
-            Gate::Refused(e) => return Ok(refused(e)),
-        };
-        match roles::remove_coordinator(&c.store, &c.actor(), contract.row.id, &products).await {
-            Ok(()) => {
-                c.members_changed(contract.row.id);
-                Ok(ContractPayload {
-                    contract: reload(ctx, &contract).await?,
-                    user_errors: vec![],
-                })
-            }
-            Err(o) => Ok(refused(outcome_errors(o)?)),
-        }
     }
 
     /// Sends a member their Get Started or Permissions Changed email again (admins).
@@ -702,49 +627,18 @@ impl RolesMutation {
         ctx: &Context<'_>,
         input: ResendEmailInput,
     ) -> Result<ContractPayload> {
-        let c = ctx.data_unchecked::<Ctx>();
-        let refused = |errs| ContractPayload {
-            contract: None,
-            user_errors: errs,
-        };
-        let contract = match gate(ctx, &input.contract_id, |_| {
-            Ok(Action::ManageContractSettings)
-        })
-        .await?
-        {
-            Gate::Open(c) => c,
-            Gate::Refused(e) => return Ok(refused(e)),
-        };
-        let not_member = || {
-            refused(vec![
-                DomainError::new(
-                    UserErrorCode::NotAMember,
-                    "that user is not on this contract",
-                )
-                .at(["input", "userId"])
-                .into(),
-            ])
-        };
-        let Some(user_id) = ids::decode(Kind::User, &input.user_id) else {
-            return Ok(not_member());
-        };
+        let mut errs = Vec::new();
+        let user = decode_user(&input.user_id, &mut errs);
         let kind = match input.kind {
-            ResendKind::GetStarted => roster_domain::email_kind::EmailKind::GetStarted,
-            ResendKind::PermissionsChanged => {
-                roster_domain::email_kind::EmailKind::PermissionsChanged
-            }
+            ResendKind::GetStarted => Resend::GetStarted,
+            ResendKind::PermissionsChanged => Resend::PermissionsChanged,
         };
-        match roles::resend(&c.store, &c.actor(), contract.row.id, user_id, kind).await {
-            Ok(()) => {
-                c.wake.notify_one();
-                Ok(ContractPayload {
-                    contract: Some(contract),
-                    user_errors: vec![],
-                })
-            }
-            Err(Outcome::Refused(_)) => Ok(not_member()),
-            Err(o) => Ok(refused(outcome_errors(o)?)),
-        }
+        let command = Command::Resend { user, kind };
+        let (applied, user_errors) = change(ctx, &input.contract_id, command, errs, false).await?;
+        Ok(ContractPayload {
+            applied,
+            user_errors,
+        })
     }
 
     /// Designates Named Callers (R13, R14): ADVANCED only, members only, within the limit.
@@ -771,35 +665,14 @@ async fn named_callers(
     input: NamedCallersInput,
     designate: bool,
 ) -> Result<MembersPayload> {
-    let c = ctx.data_unchecked::<Ctx>();
-    let refused = |errs| MembersPayload {
-        contract: None,
-        members: vec![],
-        user_errors: errs,
-    };
-    let gate = gate(ctx, &input.contract_id, |_| {
-        Ok(Action::ManageContractSettings)
+    let mut errs = Vec::new();
+    let users = decode_ids(Kind::User, &input.user_ids, &["input", "userIds"], not_a_member, &mut errs);
+    let command = Command::NamedCallers { users, designate };
+    let (applied, user_errors) = change(ctx, &input.contract_id, command, errs, false).await?;
+    Ok(MembersPayload {
+        applied,
+        user_errors,
     })
-    .await?;
-    let contract = match gate {
-        Gate::Open(c) => c,
-        Gate::Refused(e) => return Ok(refused(e)),
-    };
-    let users = match user_ids(&input.user_ids) {
-        Ok(u) => u,
-        Err(e) => return Ok(refused(vec![e.into()])),
-    };
-    match roles::set_named_callers(&c.store, &c.actor(), contract.row.id, &users, designate).await {
-        Ok(_) => {
-            c.members_changed(contract.row.id);
-            Ok(MembersPayload {
-                contract: reload(ctx, &contract).await?,
-                members: load_members(ctx, &contract, &users).await?,
-                user_errors: vec![],
-            })
-        }
-        Err(o) => Ok(refused(outcome_errors(o)?)),
-    }
 }
 
 /// Every mutation, merged.
