@@ -183,7 +183,11 @@ impl Snapshot {
                 .map(|p| p.name.clone())
                 .unwrap_or_default()
         };
-        let mut out: Vec<Benefit> = m.products.iter().map(|id| Benefit::Product(name(id))).collect();
+        let mut out: Vec<Benefit> = m
+            .products
+            .iter()
+            .map(|id| Benefit::Product(name(id)))
+            .collect();
         if m.web_support {
             out.push(Benefit::WebSupport);
         }
@@ -298,10 +302,7 @@ pub enum Command {
         revoke: AccessSpec,
     },
     /// R4, R5, R6.
-    AssignCoordinator {
-        products: Vec<i64>,
-        person: Person,
-    },
+    AssignCoordinator { products: Vec<i64>, person: Person },
     /// R4, R6.
     RemoveCoordinator { products: Vec<i64> },
     /// R13, R14.
@@ -359,9 +360,7 @@ impl Command {
                 Some(m) => products(&mut m.products.iter().copied()),
                 None => Action::ManageContractSettings,
             },
-            Command::NamedCallers { .. } | Command::Resend { .. } => {
-                Action::ManageContractSettings
-            }
+            Command::NamedCallers { .. } | Command::Resend { .. } => Action::ManageContractSettings,
         }
     }
 
@@ -385,31 +384,49 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Creates the User ID of the command's i-th person (R9).
-    CreateUser { person: usize },
+    CreateUser {
+        person: usize,
+    },
     /// Names a user on the contract, keeping the name and language the admin typed: until the
     /// person signs in, that is what this contract's admins see (tenancy).
-    Name { who: Who, typed: Option<Person> },
+    Name {
+        who: Who,
+        typed: Option<Person>,
+    },
     GrantSeat {
         product: i64,
         who: Who,
         by_default: bool,
     },
-    RevokeSeat { product: i64, who: Who },
+    RevokeSeat {
+        product: i64,
+        who: Who,
+    },
     SetContractAccess {
         who: Who,
         web_support: bool,
         cloud: BTreeSet<String>,
     },
-    SetCoordinator { product: i64, who: Option<Who> },
-    SetDesignated { who: Who, designated: bool },
+    SetCoordinator {
+        product: i64,
+        who: Option<Who>,
+    },
+    SetDesignated {
+        who: Who,
+        designated: bool,
+    },
     /// Takes the membership away (after its seats and roles went, R28).
-    Unname { user: i64 },
+    Unname {
+        user: i64,
+    },
 }
 
 /// An email a plan owes (R5, R9, R12, R14).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    GetStarted { role: Role },
+    GetStarted {
+        role: Role,
+    },
     /// What the person now has; `removed` when they were taken off the contract.
     PermissionsChanged {
         benefits: Vec<Benefit>,
@@ -487,14 +504,16 @@ fn check_products(snap: &Snapshot, ids: &[i64], field: &[&str], out: &mut Refusa
 /// by a renewal.
 fn require_active(snap: &Snapshot) -> Result<(), Refusals> {
     if snap.contract.status != ContractStatus::Active {
-        return Err(vec![DomainError::new(
-            UserErrorCode::ContractNotActive,
-            format!(
-                "contract {} is {}; its people and access change only while it is ACTIVE",
-                snap.contract.number, snap.contract.status
-            ),
-        )
-        .at(["input", "contractId"])]);
+        return Err(vec![
+            DomainError::new(
+                UserErrorCode::ContractNotActive,
+                format!(
+                    "contract {} is {}; its people and access change only while it is ACTIVE",
+                    snap.contract.number, snap.contract.status
+                ),
+            )
+            .at(["input", "contractId"]),
+        ]);
     }
     Ok(())
 }
@@ -686,7 +705,12 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
                     .at(["input", "contractProductIds"]),
                 ]);
             }
-            check_products(snap, products, &["input", "contractProductIds"], &mut problems);
+            check_products(
+                snap,
+                products,
+                &["input", "contractProductIds"],
+                &mut problems,
+            );
             if !problems.is_empty() {
                 return Err(problems);
             }
@@ -748,7 +772,12 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
         }
         Command::RemoveCoordinator { products } => {
             require_active(snap)?;
-            check_products(snap, products, &["input", "contractProductIds"], &mut problems);
+            check_products(
+                snap,
+                products,
+                &["input", "contractProductIds"],
+                &mut problems,
+            );
             if !problems.is_empty() {
                 return Err(problems);
             }
@@ -830,7 +859,10 @@ fn check_invariants(
         if p.seats_assigned <= p.seats {
             continue;
         }
-        let free = before.products.get(&p.id).map_or(0, |b| (b.seats - b.seats_assigned).max(0));
+        let free = before
+            .products
+            .get(&p.id)
+            .map_or(0, |b| (b.seats - b.seats_assigned).max(0));
         // Name every entry past the free seats, in input order.
         let mut takers: Vec<(&[String; 3], &MemberFacts)> = after
             .members
@@ -877,9 +909,7 @@ fn check_invariants(
             return Err(vec![
                 DomainError::new(
                     UserErrorCode::NamedCallerLimitReached,
-                    format!(
-                        "this contract allows {limit} designated Named Callers and has {was}"
-                    ),
+                    format!("this contract allows {limit} designated Named Callers and has {was}"),
                 )
                 .at(["input", "userIds"]),
             ]);
@@ -934,7 +964,9 @@ fn diff(
                 by_default,
             });
         }
-        let (web, cloud) = b.map_or((false, BTreeSet::new()), |b| (b.web_support, b.cloud.clone()));
+        let (web, cloud) = b.map_or((false, BTreeSet::new()), |b| {
+            (b.web_support, b.cloud.clone())
+        });
         if web != a.web_support || cloud != a.cloud {
             plan.steps.push(Step::SetContractAccess {
                 who,
@@ -1132,7 +1164,11 @@ mod tests {
                 support: SupportLevel::Advanced,
                 renewal: RenewalKind::Manual,
             },
-            products: [(P1, product(P1, "AutoCAD", 2)), (P2, product(P2, "Revit", 3))].into(),
+            products: [
+                (P1, product(P1, "AutoCAD", 2)),
+                (P2, product(P2, "Revit", 3)),
+            ]
+            .into(),
             members,
             known: BTreeMap::new(),
         }
@@ -1196,9 +1232,8 @@ mod tests {
     fn r13_the_limit_holds_when_a_designated_caller_stops_coordinating() {
         // 10 seats in all: the limit is 2.
         let mut snap = snapshot(5);
-        let person = |id: i64| {
-            Person::parse(&format!("u{id}@example.com"), "F", "L", None).unwrap()
-        };
+        let person =
+            |id: i64| Person::parse(&format!("u{id}@example.com"), "F", "L", None).unwrap();
         apply(
             &mut snap,
             &Command::NamedCallers {
@@ -1222,7 +1257,10 @@ mod tests {
                 designate: true,
             },
         );
-        let p = apply(&mut snap, &Command::RemoveCoordinator { products: vec![P1] });
+        let p = apply(
+            &mut snap,
+            &Command::RemoveCoordinator { products: vec![P1] },
+        );
         assert_eq!(snap.counted_callers(), 2, "never more than the limit");
         assert!(!snap.is_named_caller(&snap.members[&4]));
         // R14: the former SC is told they stopped being a Named Caller.

@@ -473,10 +473,7 @@ async fn apply(
             tx,
             NewEmail {
                 kind,
-                idem_key: format!(
-                    "{}:contract:{cid}:user:{user}:event:{event}",
-                    kind.as_str()
-                ),
+                idem_key: format!("{}:contract:{cid}:user:{user}:event:{event}", kind.as_str()),
                 contract_id: Some(cid),
                 user_id: Some(user),
                 recipient: owed.email.clone(),

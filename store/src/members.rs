@@ -486,8 +486,7 @@ async fn filtered(
     limit: i64,
     offset: i64,
 ) -> StoreResult<Vec<PageRow>> {
-    Ok(sqlx::query_as(
-        concat!(
+    Ok(sqlx::query_as(concat!(
         "SELECT m.contract_id, m.user_id, u.email, ",
         shown_names!(),
         ", m.status, m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \

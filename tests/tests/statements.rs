@@ -72,6 +72,48 @@ async fn check(backend: Backend) {
         "a members page costs the same whatever its size"
     );
 
+    // One change = one snapshot (3 statements), its writes, and no reload unless the client
+    // asks for it (issue 13: 33 and 39 statements before the change pipeline).
+    const SET_ACCESS_ONLY: &str = "mutation($input: SetUserAccessInput!) { setUserAccess(input: $input) { userErrors { code message } } }";
+    const ADD_USERS_ONLY: &str = "mutation($input: AddUsersInput!) { addUsers(input: $input) { userErrors { code message } } }";
+    let member = app.user_id("m000@stmt.example").await;
+    let grant = |on: bool| {
+        let access = json!({ "contractProductIds": [c.product("REVIT")] });
+        let (grant, revoke) = if on {
+            (access, json!(null))
+        } else {
+            (json!(null), access)
+        };
+        json!({ "input": { "contractId": c.id, "userIds": [member], "grant": grant, "revoke": revoke } })
+    };
+    let mut set_access = usize::MAX;
+    for _ in 0..2 {
+        let before = STATEMENTS.load(Ordering::SeqCst);
+        let data = app.data(Some(&token), SET_ACCESS_ONLY, grant(true)).await;
+        assert_eq!(data["setUserAccess"]["userErrors"], json!([]));
+        set_access = set_access.min(STATEMENTS.load(Ordering::SeqCst) - before);
+        let data = app.data(Some(&token), SET_ACCESS_ONLY, grant(false)).await;
+        assert_eq!(data["setUserAccess"]["userErrors"], json!([]));
+    }
+    let mut add_users = usize::MAX;
+    for i in 0..2 {
+        let before = STATEMENTS.load(Ordering::SeqCst);
+        let input = json!({ "input": { "contractId": c.id, "users": [{ "email": format!("new{i}@stmt.example"), "firstName": "New", "lastName": "Person" }], "access": { "contractProductIds": [c.product("REVIT")] } } });
+        let data = app.data(Some(&token), ADD_USERS_ONLY, input).await;
+        assert_eq!(data["addUsers"]["userErrors"], json!([]));
+        add_users = add_users.min(STATEMENTS.load(Ordering::SeqCst) - before);
+    }
+    eprintln!(
+        "{backend:?}: setUserAccess (one seat, one member): {set_access} statements; \
+         addUsers (one person, one seat): {add_users}"
+    );
+    // sqlx does not log BEGIN and COMMIT; PostgreSQL's statement log counts them too.
+    assert!(
+        set_access + 2 <= 12,
+        "setUserAccess: {set_access} statements"
+    );
+    assert!(add_users + 2 <= 16, "addUsers: {add_users} statements");
+
     for i in 0..25 {
         app.contract_without_worker(&format!("STMT-L{i}"), "cm@stmt.example", &[("ACAD", 5)])
             .await;

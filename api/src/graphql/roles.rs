@@ -7,8 +7,8 @@ use super::ids::{self, Kind};
 use super::mutation::PersonInput;
 use super::types::{Contract, ContractProduct, MemberStatusGql, RoleGql, User, UserError};
 use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result, SimpleObject};
-use roster_domain::policy::{Action, Decision, decide};
 use roster_domain::change::{AccessSpec, Command, Resend};
+use roster_domain::policy::{Action, Decision, decide};
 use roster_domain::{DomainError, SupportLevel, UserErrorCode};
 use roster_store::change::Applied;
 use roster_store::contracts::{self, ContractProductRow};
@@ -414,7 +414,11 @@ pub struct ResendEmailInput {
 
 /// Reads an `AccessInput`: its contract product IDs in input order and its cloud service
 /// names; problems name their entry under `field`.
-fn access_spec(input: Option<&AccessInput>, field: &[&str], errs: &mut Vec<DomainError>) -> AccessSpec {
+fn access_spec(
+    input: Option<&AccessInput>,
+    field: &[&str],
+    errs: &mut Vec<DomainError>,
+) -> AccessSpec {
     let Some(input) = input else {
         return AccessSpec::default();
     };
@@ -512,14 +516,11 @@ impl RolesMutation {
     async fn add_users(&self, ctx: &Context<'_>, input: AddUsersInput) -> Result<AddUsersPayload> {
         let mut errs = Vec::new();
         let access = access_spec(input.access.as_ref(), &["input", "access"], &mut errs);
-        let people = input
-            .users
-            .iter()
-            .map(|p| p.parse(&[]))
-            .collect();
+        let people = input.users.iter().map(|p| p.parse(&[])).collect();
         let dry_run = input.dry_run.unwrap_or(false);
         let command = Command::AddUsers { people, access };
-        let (applied, user_errors) = change(ctx, &input.contract_id, command, errs, dry_run).await?;
+        let (applied, user_errors) =
+            change(ctx, &input.contract_id, command, errs, dry_run).await?;
         Ok(AddUsersPayload {
             applied,
             dry_run,
@@ -536,8 +537,14 @@ impl RolesMutation {
     ) -> Result<ContractPayload> {
         let mut errs = Vec::new();
         let user = decode_user(&input.user_id, &mut errs);
-        let (applied, user_errors) =
-            change(ctx, &input.contract_id, Command::RemoveUser { user }, errs, false).await?;
+        let (applied, user_errors) = change(
+            ctx,
+            &input.contract_id,
+            Command::RemoveUser { user },
+            errs,
+            false,
+        )
+        .await?;
         Ok(ContractPayload {
             applied,
             user_errors,
@@ -554,7 +561,13 @@ impl RolesMutation {
         let mut errs = Vec::new();
         let grant = access_spec(input.grant.as_ref(), &["input", "grant"], &mut errs);
         let revoke = access_spec(input.revoke.as_ref(), &["input", "revoke"], &mut errs);
-        let users = decode_ids(Kind::User, &input.user_ids, &["input", "userIds"], not_a_member, &mut errs);
+        let users = decode_ids(
+            Kind::User,
+            &input.user_ids,
+            &["input", "userIds"],
+            not_a_member,
+            &mut errs,
+        );
         let command = Command::SetAccess {
             users,
             grant,
@@ -666,7 +679,13 @@ async fn named_callers(
     designate: bool,
 ) -> Result<MembersPayload> {
     let mut errs = Vec::new();
-    let users = decode_ids(Kind::User, &input.user_ids, &["input", "userIds"], not_a_member, &mut errs);
+    let users = decode_ids(
+        Kind::User,
+        &input.user_ids,
+        &["input", "userIds"],
+        not_a_member,
+        &mut errs,
+    );
     let command = Command::NamedCallers { users, designate };
     let (applied, user_errors) = change(ctx, &input.contract_id, command, errs, false).await?;
     Ok(MembersPayload {
