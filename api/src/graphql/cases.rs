@@ -410,9 +410,9 @@ fn case_changed(c: &Ctx, row: CaseRow, contract: Option<Contract>) -> SupportCas
     }
 }
 
-async fn staff_case(ctx: &Context<'_>, id: &ID) -> Result<Option<CaseRow>> {
+async fn staff_case(ctx: &Context<'_>, id: &ID, action: Action) -> Result<Option<CaseRow>> {
     let c = ctx.data_unchecked::<Ctx>();
-    c.require_staff()?;
+    c.allow(&action)?;
     let Some(pk) = ids::decode(Kind::SupportCase, id) else {
         return Ok(None);
     };
@@ -518,7 +518,8 @@ impl CasesMutation {
         input: UpdateSupportCaseInput,
     ) -> Result<SupportCasePayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let Some(row) = staff_case(ctx, &input.support_case_id).await? else {
+        let Some(row) = staff_case(ctx, &input.support_case_id, Action::UpdateSupportCase).await?
+        else {
             return Ok(case_payload(one(
                 DomainError::not_found("support case").at(["input", "supportCaseId"])
             )));
@@ -625,7 +626,9 @@ impl CasesMutation {
         input: ResolveContractManagerChangeInput,
     ) -> Result<SupportCasePayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let Some(row) = staff_case(ctx, &input.support_case_id).await? else {
+        let Some(row) =
+            staff_case(ctx, &input.support_case_id, Action::ResolveContractManagerChange).await?
+        else {
             return Ok(case_payload(one(
                 DomainError::not_found("support case").at(["input", "supportCaseId"])
             )));
@@ -735,7 +738,7 @@ impl CasesMutation {
         input: PublishReleaseInput,
     ) -> Result<PublishReleasePayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        c.require_staff()?;
+        c.allow(&Action::PublishRelease)?;
         let refused = |e: DomainError| PublishReleasePayload {
             notices: 0,
             user_errors: one(e.under(["input"])),
@@ -770,7 +773,7 @@ impl CasesMutation {
         input: CreateResellerInput,
     ) -> Result<ResellerPayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        c.require_staff()?;
+        c.allow(&Action::ManageResellers)?;
         let name = match parse_text("name", &input.name, MAX_TEXT_LEN) {
             Ok(n) => n,
             Err(e) => {
@@ -798,7 +801,7 @@ impl CasesMutation {
         input: AddResellerUserInput,
     ) -> Result<ResellerPayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        c.require_staff()?;
+        c.allow(&Action::ManageResellers)?;
         let refused = |errs| ResellerPayload {
             reseller: None,
             user: None,

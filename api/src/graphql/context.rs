@@ -123,12 +123,15 @@ impl Ctx {
         self.user.as_ref().ok_or_else(errors::unauthenticated)
     }
 
-    /// Refuses anonymous callers; staff must be staff, users get FORBIDDEN.
-    pub fn require_staff(&self) -> Result<i64> {
-        match self.principal {
-            Principal::Anonymous => Err(errors::unauthenticated()),
-            Principal::Staff => Ok(self.staff_key.unwrap_or_default()),
-            Principal::User => Err(errors::forbidden()),
+    /// Asks the policy about an action that concerns no one contract (the staff-only actions
+    /// of R15, R17, R19, R23): anonymous callers are UNAUTHENTICATED, anyone else it refuses
+    /// is FORBIDDEN.
+    pub fn allow(&self, action: &roster_domain::policy::Action) -> Result<()> {
+        use roster_domain::policy::{Decision, decide};
+        match decide(self.principal, None, action) {
+            Decision::Allow => Ok(()),
+            Decision::Unauthenticated => Err(errors::unauthenticated()),
+            _ => Err(errors::forbidden()),
         }
     }
 }

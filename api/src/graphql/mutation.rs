@@ -141,7 +141,7 @@ impl CoreMutation {
         input: ProcessOrderInput,
     ) -> Result<ProcessOrderPayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        c.require_staff()?;
+        c.allow(&roster_domain::policy::Action::ProcessOrder)?;
         let payload = |errs: Vec<DomainError>| ProcessOrderPayload {
             contract: None,
             user_errors: errs
