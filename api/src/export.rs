@@ -77,7 +77,7 @@ pub fn member_row(
         m.row.last_name.clone(),
         m.row.email.clone(),
         roles,
-        m.row.status.clone(),
+        m.row.status.to_string(),
         product_codes,
         benefits.join("; "),
     ]
@@ -180,10 +180,7 @@ pub async fn contract_file(
         Ok(c) => c,
         Err(resp) => return resp,
     };
-    let support: SupportLevel = contract
-        .support_level
-        .parse()
-        .unwrap_or(SupportLevel::Basic);
+    let support: SupportLevel = contract.support_level;
     let products = match product_map(shared, contract.id).await {
         Ok(p) => p,
         Err(e) => {
@@ -218,12 +215,12 @@ pub async fn contract_file(
             for (k, v) in [
                 ("Contract number", contract.number.clone()),
                 ("Company", contract.company_name.clone()),
-                ("Status", contract.status.clone()),
-                ("Support level", contract.support_level.clone()),
-                ("Renewal kind", contract.renewal_kind.clone()),
-                ("Billing period", contract.billing_period.clone()),
-                ("Start date", contract.start_date.clone()),
-                ("End date", contract.end_date.clone()),
+                ("Status", contract.status.to_string()),
+                ("Support level", contract.support_level.to_string()),
+                ("Renewal kind", contract.renewal_kind.to_string()),
+                ("Billing period", contract.billing_period.to_string()),
+                ("Start date", contract.start_date.to_string()),
+                ("End date", contract.end_date.to_string()),
             ] {
                 out.extend(csv_line(&[k.to_string(), safe_cell(&v)]));
             }

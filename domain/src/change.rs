@@ -974,7 +974,7 @@ fn diff(
                 cloud: a.cloud.clone(),
             });
         }
-        if b.map_or(false, |b| b.designated) != a.designated {
+        if b.is_some_and(|b| b.designated) != a.designated {
             plan.steps.push(Step::SetDesignated {
                 who,
                 designated: a.designated,

@@ -291,6 +291,21 @@ macro_rules! string_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        /// How a stored value becomes typed where it leaves the store (sqlx's
+        /// `#[sqlx(try_from = "String")]`): an unknown value fails to decode, an internal error.
+        impl TryFrom<String> for $name {
+            type Error = DomainError;
+            fn try_from(s: String) -> Result<Self, DomainError> {
+                s.parse()
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
     };
 }
 
@@ -434,5 +449,35 @@ mod tests {
         for p in BillingPeriod::ALL {
             assert_eq!(p.as_str().parse::<BillingPeriod>().unwrap(), *p);
         }
+    }
+}
+
+/// A calendar day as the store keeps it (`YYYY-MM-DD`), typed where it leaves the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(pub NaiveDate);
+
+impl TryFrom<String> for Day {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Self, DomainError> {
+        parse_date("date", &s).map(Day)
+    }
+}
+
+impl std::ops::Deref for Day {
+    type Target = NaiveDate;
+    fn deref(&self) -> &NaiveDate {
+        &self.0
+    }
+}
+
+impl serde::Serialize for Day {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
     }
 }

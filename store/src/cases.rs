@@ -7,7 +7,7 @@ use crate::members;
 use crate::users::{self, UserRow};
 use crate::{Store, StoreError, StoreResult, Tx, now_ms, secret};
 use roster_domain::email_kind::EmailKind;
-use roster_domain::{DomainError, Person, UserErrorCode};
+use roster_domain::{DomainError, Person, RenewalKind, UserErrorCode};
 use serde_json::json;
 use sqlx::{Any, Executor};
 
@@ -329,7 +329,7 @@ pub async fn resolve_manager_change(
         tx.commit().await?;
         return Ok(row);
     }
-    if contract.renewal_kind == "AUTO" {
+    if contract.renewal_kind == RenewalKind::Auto {
         return Err(auto_renew_refusal().into());
     }
     let proposed: serde_json::Value =

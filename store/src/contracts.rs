@@ -10,7 +10,9 @@ use crate::{Store, StoreError, StoreResult, Tx, flag, now_ms, secret};
 use roster_domain::email_kind::EmailKind;
 use roster_domain::policy::Standing;
 use roster_domain::rules::Order;
-use roster_domain::{DomainError, SupportLevel, UserErrorCode};
+use roster_domain::{
+    BillingPeriod, ContractStatus, Day, DomainError, RenewalKind, SupportLevel, UserErrorCode,
+};
 use serde_json::json;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 
@@ -22,12 +24,18 @@ pub struct ContractRow {
     pub order_number: String,
     pub company_id: i64,
     pub company_name: String,
-    pub status: String,
-    pub support_level: String,
-    pub renewal_kind: String,
-    pub billing_period: String,
-    pub start_date: String,
-    pub end_date: String,
+    #[sqlx(try_from = "String")]
+    pub status: ContractStatus,
+    #[sqlx(try_from = "String")]
+    pub support_level: SupportLevel,
+    #[sqlx(try_from = "String")]
+    pub renewal_kind: RenewalKind,
+    #[sqlx(try_from = "String")]
+    pub billing_period: BillingPeriod,
+    #[sqlx(try_from = "String")]
+    pub start_date: Day,
+    #[sqlx(try_from = "String")]
+    pub end_date: Day,
     pub reseller_id: Option<i64>,
     pub cloud_credits: i64,
     pub created_at: i64,
@@ -219,7 +227,7 @@ pub async fn standing(
     user: &UserRow,
     contract: &ContractRow,
 ) -> StoreResult<Standing> {
-    let support_level = contract.support_level.parse::<SupportLevel>().ok();
+    let support_level = Some(contract.support_level);
     let m: Option<MembershipFlags> = sqlx::query_as(
         "SELECT is_manager, designated_caller, web_support FROM memberships \
          WHERE contract_id = $1 AND user_id = $2",
@@ -311,7 +319,7 @@ pub async fn standings(
         .collect();
     let mut out = BTreeMap::new();
     for contract in contracts {
-        let support_level = contract.support_level.parse::<SupportLevel>().ok();
+        let support_level = Some(contract.support_level);
         let coordinates: BTreeSet<i64> = coordinated
             .iter()
             .filter(|(c, _)| *c == contract.id)

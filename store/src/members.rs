@@ -10,7 +10,7 @@
 use crate::error::ConstraintExt as _;
 use crate::users::UserRow;
 use crate::{StoreError, StoreResult, Tx, flag, now_ms};
-use roster_domain::{DomainError, Role, SupportLevel, UserErrorCode};
+use roster_domain::{DomainError, MemberStatus, Role, SupportLevel, UserErrorCode};
 use sqlx::{Any, Executor};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,7 +32,8 @@ pub struct MemberRow {
     pub first_name: String,
     pub last_name: String,
     pub language: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: MemberStatus,
     pub is_manager: i64,
     pub designated_caller: i64,
     pub web_support: i64,

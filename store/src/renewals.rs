@@ -14,7 +14,7 @@ use crate::{Store, StoreError, StoreResult, Tx, now_ms};
 use chrono::{Days, NaiveDate};
 use roster_domain::email_kind::EmailKind;
 use roster_domain::rules::{self, NOTICE_THRESHOLDS};
-use roster_domain::{BillingPeriod, DomainError, UserErrorCode};
+use roster_domain::{DomainError, RenewalKind, UserErrorCode};
 use serde_json::json;
 
 /// What one pass did.
@@ -50,7 +50,7 @@ pub async fn run_pass(store: &Store, today: NaiveDate) -> StoreResult<PassReport
             break;
         }
         for contract in due {
-            if contract.renewal_kind == "AUTO" {
+            if contract.renewal_kind == RenewalKind::Auto {
                 if renew(store, &Actor::System, &contract, true)
                     .await?
                     .is_some()
@@ -118,10 +118,7 @@ pub async fn renew(
     contract: &ContractRow,
     automatic: bool,
 ) -> StoreResult<Option<ContractRow>> {
-    let period: BillingPeriod = contract.billing_period.parse()?;
-    let end = NaiveDate::parse_from_str(&contract.end_date, "%Y-%m-%d")
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let next = rules::next_term_end(end, period);
+    let next = rules::next_term_end(*contract.end_date, contract.billing_period);
     let mut tx = store.begin().await?;
     members::lock_contract(&mut tx, contract.id).await?;
     let done = sqlx::query(
@@ -130,7 +127,7 @@ pub async fn renew(
     )
     .bind(next.to_string())
     .bind(contract.id)
-    .bind(&contract.end_date)
+    .bind(contract.end_date.to_string())
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -181,7 +178,7 @@ async fn expire(store: &Store, contract: &ContractRow) -> StoreResult<bool> {
         "UPDATE contracts SET status = 'EXPIRED' WHERE id = $1 AND status = 'ACTIVE' AND end_date = $2",
     )
     .bind(contract.id)
-    .bind(&contract.end_date)
+    .bind(contract.end_date.to_string())
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -251,8 +248,7 @@ pub async fn renew_by_hand(
     contract: &ContractRow,
     today: NaiveDate,
 ) -> StoreResult<ContractRow> {
-    let end = NaiveDate::parse_from_str(&contract.end_date, "%Y-%m-%d")
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let end = *contract.end_date;
     if !rules::renewal_window_open(today, end) {
         let opens = end
             .checked_sub_days(Days::new(rules::RENEWAL_WINDOW_DAYS))

@@ -274,9 +274,10 @@ async fn compose_and_send(deps: &Deps, email: &emails::EmailRow) -> Result<Strin
     if kind == EmailKind::RenewalNotice {
         // R20: a renewal ends the old term's notices, even those already owed.
         let term_end = params.get("termEnd").and_then(|v| v.as_str());
-        let current = contract
-            .as_ref()
-            .is_some_and(|c| c.status == "ACTIVE" && Some(c.end_date.as_str()) == term_end);
+        let current = contract.as_ref().is_some_and(|c| {
+            c.status == roster_domain::ContractStatus::Active
+                && Some(c.end_date.to_string().as_str()) == term_end
+        });
         if !current {
             return Err(SendError::Obsolete("the term was renewed or ended".into()));
         }
@@ -295,8 +296,8 @@ async fn compose_and_send(deps: &Deps, email: &emails::EmailRow) -> Result<Strin
             };
             fill("contractNumber", c.number.clone().into());
             fill("company", c.company_name.clone().into());
-            fill("endDate", c.end_date.clone().into());
-            fill("renewalKind", c.renewal_kind.clone().into());
+            fill("endDate", c.end_date.to_string().into());
+            fill("renewalKind", c.renewal_kind.as_str().into());
             fill(
                 "resellerName",
                 reseller.unwrap_or_else(|| "your reseller".into()).into(),

@@ -585,7 +585,7 @@ impl CasesMutation {
                 _ => return Err(errors::forbidden()),
             }
         }
-        if row.renewal_kind == "AUTO" {
+        if row.renewal_kind == roster_domain::RenewalKind::Auto {
             return Ok(case_payload(one(
                 cases::auto_renew_refusal().at(["input", "contractId"])
             )));
@@ -626,8 +626,12 @@ impl CasesMutation {
         input: ResolveContractManagerChangeInput,
     ) -> Result<SupportCasePayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let Some(row) =
-            staff_case(ctx, &input.support_case_id, Action::ResolveContractManagerChange).await?
+        let Some(row) = staff_case(
+            ctx,
+            &input.support_case_id,
+            Action::ResolveContractManagerChange,
+        )
+        .await?
         else {
             return Ok(case_payload(one(
                 DomainError::not_found("support case").at(["input", "supportCaseId"])

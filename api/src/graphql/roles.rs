@@ -219,13 +219,8 @@ impl Member {
             .map(Into::into)
             .collect()
     }
-    async fn status(&self) -> Result<MemberStatusGql> {
-        Ok(self
-            .member
-            .row
-            .status
-            .parse::<roster_domain::MemberStatus>()?
-            .into())
+    async fn status(&self) -> MemberStatusGql {
+        self.member.row.status.into()
     }
     /// Contract products this member coordinates (R4).
     async fn coordinates(&self, ctx: &Context<'_>) -> Vec<ContractProduct> {
@@ -271,11 +266,7 @@ impl Member {
             .map(|p| (p.id, p.clone()))
             .collect();
         let products = Arc::new(products);
-        let support = contract
-            .row
-            .support_level
-            .parse::<SupportLevel>()
-            .map_err(|e| errors::internal(&e))?;
+        let support = contract.row.support_level;
         Ok(stored
             .into_iter()
             .map(|m| Member {

@@ -284,53 +284,29 @@ impl Contract {
         if self.reader_only() {
             return Ok(None);
         }
-        Ok(Some(
-            self.row
-                .status
-                .parse::<roster_domain::ContractStatus>()?
-                .into(),
-        ))
+        Ok(Some(self.row.status.into()))
     }
     async fn support_level(&self) -> Result<Option<SupportLevelGql>> {
         if self.reader_only() {
             return Ok(None);
         }
-        Ok(Some(
-            self.row
-                .support_level
-                .parse::<roster_domain::SupportLevel>()?
-                .into(),
-        ))
+        Ok(Some(self.row.support_level.into()))
     }
     async fn renewal_kind(&self) -> Result<Option<RenewalKindGql>> {
         if self.reader_only() {
             return Ok(None);
         }
-        Ok(Some(
-            self.row
-                .renewal_kind
-                .parse::<roster_domain::RenewalKind>()?
-                .into(),
-        ))
+        Ok(Some(self.row.renewal_kind.into()))
     }
     /// The current term. Billing is the Contract Manager's (R8), but every member sees the dates.
     async fn term(&self) -> Result<Option<Term>> {
         if self.reader_only() {
             return Ok(None);
         }
-        let date = |s: &str| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|e| errors::internal(&e))
-        };
         Ok(Some(Term {
-            start_date: date(&self.row.start_date)?,
-            end_date: date(&self.row.end_date)?,
-            billing_period: self
-                .row
-                .billing_period
-                .parse::<roster_domain::BillingPeriod>()?
-                .into(),
+            start_date: Date(*self.row.start_date),
+            end_date: Date(*self.row.end_date),
+            billing_period: self.row.billing_period.into(),
         }))
     }
     async fn company(&self) -> Company {
@@ -386,10 +362,7 @@ impl Contract {
         }
         let (limit, offset) = page_args(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
-        let support = self
-            .row
-            .support_level
-            .parse::<roster_domain::SupportLevel>()?;
+        let support = self.row.support_level;
         let contract_products = filter.contract_product_ids.as_ref().map(|ids_in| {
             ids_in
                 .iter()
@@ -610,7 +583,7 @@ impl Contract {
         if self.reader_only() {
             return Ok(None);
         }
-        if self.row.support_level != "ADVANCED" {
+        if self.row.support_level != roster_domain::SupportLevel::Advanced {
             return Ok(Some(0));
         }
         let rows = self.product_rows(ctx).await?;
