@@ -657,6 +657,103 @@ async fn r15_a_stranger_cannot_propose_themself_as_contract_manager(backend: Bac
     app.stop().await;
 }
 
+/// R13, R14: on an ADVANCED contract the CM is a Named Caller by role, so a CM change stops
+/// the old CM being one (they stay a User) and starts the new one: each gets one Permissions
+/// Changed email saying what they now have. On a BASIC contract nobody is a Named Caller and
+/// nothing else changes, so nobody gets one.
+async fn r14_contract_manager_change_on_advanced_tells_both_about_named_caller(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let advanced = app
+        .contract(
+            "ADV-1",
+            "cm@adv.example",
+            "ADVANCED",
+            "MANUAL",
+            &[("ACAD", 5)],
+        )
+        .await;
+    let basic = app
+        .contract("BAS-1", "cm@bas.example", "BASIC", "MANUAL", &[("ACAD", 5)])
+        .await;
+    for (c, cm_email, next) in [
+        (&advanced, "cm@adv.example", "next@adv.example"),
+        (&basic, "cm@bas.example", "next@bas.example"),
+    ] {
+        let cm = app.activate(cm_email, PASSWORD).await;
+        app.add_users(
+            &cm,
+            c,
+            &[next],
+            json!({ "contractProductIds": [c.product("ACAD")] }),
+        )
+        .await;
+        let req = app
+            .data(
+                Some(&cm),
+                REQUEST_CM,
+                json!({ "input": { "contractId": c.id, "newManager": person(next) } }),
+            )
+            .await;
+        let gid = req["requestContractManagerChange"]["supportCase"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.drain().await;
+        let counts = || async {
+            (
+                app.mails_to(cm_email, "permissions-changed").await.len(),
+                app.mails_to(next, "permissions-changed").await.len(),
+            )
+        };
+        let before = counts().await;
+        let done = app
+            .staff(
+                RESOLVE_CM,
+                json!({ "input": { "supportCaseId": gid, "approve": true } }),
+            )
+            .await;
+        assert_eq!(
+            done["resolveContractManagerChange"]["userErrors"],
+            json!([]),
+            "{done}"
+        );
+        app.drain().await;
+        let after = counts().await;
+        if c.number == basic.number {
+            assert_eq!(after, before, "BASIC: no Named Callers, nothing to tell");
+            continue;
+        }
+        assert_eq!(after, (before.0 + 1, before.1 + 1), "one email each");
+        let old = app.mails_to(cm_email, "permissions-changed").await;
+        let old = old.last().unwrap();
+        assert_eq!(old.contract.as_deref(), Some(c.number.as_str()));
+        assert!(
+            !old.text.contains("Named Caller"),
+            "the old CM is no longer a Named Caller: {}",
+            old.text
+        );
+        assert!(old.text.contains("ACAD product"), "{}", old.text);
+        let new = app.mails_to(next, "permissions-changed").await;
+        let new = new.last().unwrap();
+        assert!(
+            new.text.contains("Named Caller"),
+            "the new CM is a Named Caller: {}",
+            new.text
+        );
+        assert!(new.text.contains("ACAD product"), "{}", new.text);
+        // The member list agrees.
+        let token = app.activate(next, PASSWORD).await;
+        let view = app
+            .data(Some(&token), "query($n: String!) { contract(number: $n) { ncs: members(filter: {role: NAMED_CALLER}) { edges { node { user { email } } } } } }", json!({ "n": c.number }))
+            .await;
+        assert_eq!(
+            view["contract"]["ncs"]["edges"],
+            json!([{ "node": { "user": { "email": next } } }])
+        );
+    }
+    app.stop().await;
+}
+
 /// Opens a case, subscribes to the contract's case updates on the API at `url` as the
 /// Contract Manager, resolves the case through `app` (again and again until the subscription,
 /// which starts asynchronously, is live) and checks that the update arrives.
@@ -746,5 +843,6 @@ both_backends!(
     r15_contract_manager_change_is_refused_on_auto_contracts,
     r16_contract_manager_change_waits_for_staff_then_moves_at_once,
     r15_a_stranger_cannot_propose_themself_as_contract_manager,
+    r14_contract_manager_change_on_advanced_tells_both_about_named_caller,
     support_case_updates_arrive_over_a_websocket,
 );
