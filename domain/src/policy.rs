@@ -86,6 +86,16 @@ pub enum Action {
     ViewCases,
     /// Ask for a Contract Manager change as the current CM (R15).
     RequestManagerChange,
+    /// Propose yourself as the new Contract Manager (R15: "opened by ... the proposed new CM",
+    /// e.g. an SC taking over from a CM who left).
+    ///
+    /// **(decision)** Only a member of the contract may propose themself. Anyone else gets
+    /// exactly what a stranger gets for any action on the contract: [`Decision::NotFound`]
+    /// (a reseller's user who may read the cases, [`Decision::Forbidden`]: they may only read,
+    /// R18; staff, [`Decision::Forbidden`]: they approve the change, they do not ask for it).
+    /// Callers must ask this before looking at anything else of the contract (its renewal
+    /// kind, R15's AUTO refusal), so a stranger learns nothing of it.
+    ProposeSelfAsManager,
 }
 
 /// The policy's answer.
@@ -168,6 +178,8 @@ pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action
 
     match action {
         ViewContract => Decision::Allow,
+        // Any member: the proposed new CM need hold no role yet (R15).
+        ProposeSelfAsManager => Decision::Allow,
         ViewProductSecrets { contract_product } => {
             let sees = s.is_manager
                 || s.coordinates.contains(contract_product)
@@ -384,6 +396,77 @@ mod tests {
         assert_eq!(
             decide(Principal::User, None, &Action::ViewContract),
             Decision::NotFound
+        );
+    }
+
+    #[test]
+    fn r15_any_member_may_propose_themself_as_contract_manager() {
+        let unaccepted_sc = Standing {
+            coordinator_terms_accepted: false,
+            ..sc_of_1()
+        };
+        let plain = Standing {
+            member: true,
+            ..Standing::default()
+        };
+        for s in [cm(), sc_of_1(), unaccepted_sc, user_of_2(), plain] {
+            assert_eq!(
+                decide(Principal::User, Some(&s), &Action::ProposeSelfAsManager),
+                Decision::Allow,
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn r15_a_stranger_proposing_themself_is_told_the_contract_does_not_exist() {
+        for st in [None, Some(Standing::default())] {
+            assert_eq!(
+                decide(Principal::User, st.as_ref(), &Action::ProposeSelfAsManager),
+                Decision::NotFound
+            );
+            // The same answer as for any other action on a contract they do not know.
+            assert_eq!(
+                decide(Principal::User, st.as_ref(), &Action::ViewContract),
+                Decision::NotFound
+            );
+        }
+        let advanced_stranger = Standing {
+            support_level: Some(SupportLevel::Advanced),
+            ..Standing::default()
+        };
+        assert_eq!(
+            decide(
+                Principal::User,
+                Some(&advanced_stranger),
+                &Action::ProposeSelfAsManager
+            ),
+            Decision::NotFound
+        );
+    }
+
+    #[test]
+    fn r15_resellers_staff_and_anonymous_callers_cannot_propose_themselves() {
+        let reseller = Standing {
+            reseller_views_cases: true,
+            ..Standing::default()
+        };
+        assert_eq!(
+            decide(
+                Principal::User,
+                Some(&reseller),
+                &Action::ProposeSelfAsManager
+            ),
+            Decision::Forbidden,
+            "R18: a reseller with View Cases may only read"
+        );
+        assert_eq!(
+            decide(Principal::Staff, None, &Action::ProposeSelfAsManager),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(Principal::Anonymous, None, &Action::ProposeSelfAsManager),
+            Decision::Unauthenticated
         );
     }
 

@@ -7,9 +7,10 @@ use crate::members;
 use crate::users::{self, UserRow};
 use crate::{Store, StoreError, StoreResult, Tx, now_ms, secret};
 use roster_domain::email_kind::EmailKind;
-use roster_domain::{DomainError, Person, RenewalKind, UserErrorCode};
+use roster_domain::{DomainError, Person, RenewalKind, SupportLevel, UserErrorCode};
 use serde_json::json;
 use sqlx::{Any, Executor};
+use std::collections::BTreeMap;
 
 /// A stored case with its submitter's email.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -274,7 +275,9 @@ pub async fn update(
 
 /// Staff approve or decline a Contract Manager change (R15, R16). On approval the role moves
 /// in one step, the old CM stays as a user with the access they had, and both are owed a
-/// Contract Manager Changed email.
+/// Contract Manager Changed email. On an ADVANCED contract the Named Caller standing the CM
+/// holds by role moves with it (R13): whichever of the two gains or loses a benefit is also
+/// owed one Permissions Changed email listing what they now have (R12, R14).
 pub async fn resolve_manager_change(
     store: &Store,
     actor: &Actor,
@@ -351,6 +354,18 @@ pub async fn resolve_manager_change(
         .at(["input", "supportCaseId"])
         .into());
     }
+    // R14: what each of the two has before the change (the CM is a Named Caller by role on
+    // ADVANCED contracts, so the role moving moves that standing too).
+    let support: SupportLevel = contract.support_level;
+    let names: BTreeMap<i64, String> = contracts::products(&mut *tx, contract.id)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.product_name))
+        .collect();
+    let mut before = Vec::new();
+    for who in [&old, &new] {
+        before.push(benefits_of(&mut tx, contract.id, who.id, support, &names).await?);
+    }
     let newly_named = members::add(&mut tx, contract.id, new.id).await?;
     // One step: the partial unique index allows at most one CM, the transaction at least one.
     sqlx::query("UPDATE memberships SET is_manager = 0 WHERE contract_id = $1 AND user_id = $2")
@@ -395,6 +410,38 @@ pub async fn resolve_manager_change(
             .await?,
         );
     }
+    // R12, R14: whoever's benefits (Named Caller standing) changed is told what they now have,
+    // once for this case.
+    let mut permissions_changed = Vec::new();
+    for (to, had) in [&old, &new].into_iter().zip(before) {
+        let has = benefits_of(&mut tx, contract.id, to.id, support, &names).await?;
+        if has == had {
+            continue;
+        }
+        permissions_changed
+            .push(json!({ "user": to.id, "benefits": { "before": had, "after": has } }));
+        caused.push(
+            emails::enqueue(
+                &mut tx,
+                NewEmail {
+                    kind: EmailKind::PermissionsChanged,
+                    idem_key: format!(
+                        "permissions-changed:contract:{}:user:{}:case:{case_pk}",
+                        contract.id, to.id
+                    ),
+                    contract_id: Some(contract.id),
+                    user_id: Some(to.id),
+                    recipient: to.email.clone(),
+                    params: json!({
+                        "contractNumber": contract.number, "company": contract.company_name,
+                        "firstName": to.first_name, "lastName": to.last_name,
+                        "benefits": has,
+                    }),
+                },
+            )
+            .await?,
+        );
+    }
     if newly_named {
         caused.push(
             emails::enqueue(
@@ -419,6 +466,7 @@ pub async fn resolve_manager_change(
         &json!({
             "caseId": case.case_id,
             "contractManager": { "before": old.id, "after": new.id },
+            "permissionsChanged": permissions_changed,
             "emails": caused.into_iter().flatten().collect::<Vec<_>>(),
         }),
     )
@@ -428,6 +476,21 @@ pub async fn resolve_manager_change(
         .ok_or_else(|| StoreError::Corrupt("case vanished".into()))?;
     tx.commit().await?;
     Ok(row)
+}
+
+/// What `user_id` has on the contract, as a Permissions Changed email lists it (nothing when
+/// they are not a member).
+async fn benefits_of(
+    tx: &mut Tx,
+    contract_id: i64,
+    user_id: i64,
+    support: SupportLevel,
+    names: &BTreeMap<i64, String>,
+) -> StoreResult<Vec<String>> {
+    Ok(members::get(tx, contract_id, user_id)
+        .await?
+        .map(|m| members::benefits(&m, support, names))
+        .unwrap_or_default())
 }
 
 /// R15: an AUTO contract's manager cannot change; it must lapse and a new one be bought.

@@ -470,6 +470,290 @@ async fn r16_contract_manager_change_waits_for_staff_then_moves_at_once(backend:
     app.stop().await;
 }
 
+const ASSIGN_SC: &str = "mutation($input: AssignSoftwareCoordinatorInput!) { assignSoftwareCoordinator(input: $input) { userErrors { code field message } } }";
+
+fn person(email: &str) -> Value {
+    json!({ "email": email, "firstName": "Pro", "lastName": "Posed" })
+}
+
+async fn support_cases(app: &TestApp) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM support_cases")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    n
+}
+
+/// Creates a reseller with one signed-in user; returns the reseller's ID and the user's token.
+async fn reseller_with_user(app: &TestApp, name: &str, email: &str) -> (String, String) {
+    let created = app
+        .staff(
+            "mutation($n: String!) { createReseller(input: {name: $n}) { reseller { id } } }",
+            json!({ "n": name }),
+        )
+        .await;
+    let rid = created["createReseller"]["reseller"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.staff(
+        "mutation($r: ID!, $p: PersonInput!) { addResellerUser(input: {resellerId: $r, person: $p}) { userErrors { code } } }",
+        json!({ "r": rid, "p": person(email) }),
+    )
+    .await;
+    app.drain().await;
+    let token = app.activate(email, PASSWORD).await;
+    (rid, token)
+}
+
+/// R15: proposing yourself as the new CM is a policy action like any other. A signed-in user
+/// of another company and a reseller's user (whose reseller may not read the cases) get, on an
+/// AUTO and on a MANUAL contract, exactly the answer a contract that does not exist gets: no
+/// case, no email, and no hint of the renewal kind. A reseller that may read the cases, and
+/// staff, are refused (FORBIDDEN); a member (here an SC) may still propose themself.
+async fn r15_a_stranger_cannot_propose_themself_as_contract_manager(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let auto = app
+        .contract(
+            "AUTO-1",
+            "cm@auto.example",
+            "ADVANCED",
+            "AUTO",
+            &[("ACAD", 5)],
+        )
+        .await;
+    let manual = app
+        .contract(
+            "MANUAL-1",
+            "cm@manual.example",
+            "ADVANCED",
+            "MANUAL",
+            &[("ACAD", 5)],
+        )
+        .await;
+    app.contract(
+        "OTHER-1",
+        "boss@other.example",
+        "BASIC",
+        "MANUAL",
+        &[("MAYA", 2)],
+    )
+    .await;
+    let other_company = app.activate("boss@other.example", PASSWORD).await;
+    let (_, rep_without) = reseller_with_user(&app, "Quiet Partner", "rep@quiet.example").await;
+    let (viewing, rep_viewing) =
+        reseller_with_user(&app, "Viewing Partner", "rep@viewing.example").await;
+    let mut cms = Vec::new();
+    for (c, cm_email) in [(&auto, "cm@auto.example"), (&manual, "cm@manual.example")] {
+        let cm = app.activate(cm_email, PASSWORD).await;
+        app.data(
+            Some(&cm),
+            SET_RESELLER,
+            json!({ "input": { "contractId": c.id, "resellerId": viewing, "canViewCases": true } }),
+        )
+        .await;
+        cms.push(cm);
+    }
+    app.drain().await;
+
+    let propose = |token: String, contract_id: String, email: &'static str| {
+        let app = &app;
+        async move {
+            app.gql(
+                Some(&token),
+                REQUEST_CM,
+                json!({ "input": { "contractId": contract_id, "newManager": person(email), "reason": "The CM left." } }),
+            )
+            .await
+        }
+    };
+    let nowhere =
+        roster_api::graphql::ids::encode(roster_api::graphql::ids::Kind::Contract, 999_999).0;
+    let before = app.snapshot().await;
+    let cases_before = support_cases(&app).await;
+    let mails_before = app.mails().await.len();
+    for (who, token, email) in [
+        (
+            "another company's user",
+            &other_company,
+            "boss@other.example",
+        ),
+        ("a reseller's user", &rep_without, "rep@quiet.example"),
+    ] {
+        let missing = propose(token.clone(), nowhere.clone(), email).await;
+        assert_eq!(
+            missing["data"]["requestContractManagerChange"]["userErrors"],
+            json!([{ "code": "NOT_FOUND", "field": ["input", "contractId"], "message": "contract not found" }]),
+            "{who} on a contract that does not exist: {missing}"
+        );
+        for c in [&auto, &manual] {
+            let r = propose(token.clone(), c.id.clone(), email).await;
+            assert_eq!(
+                r, missing,
+                "{who} proposing themself on {} is told what a missing contract tells",
+                c.number
+            );
+        }
+    }
+    // A reseller that reads the cases knows the contract exists, and may only read.
+    for c in [&auto, &manual] {
+        let r = propose(rep_viewing.clone(), c.id.clone(), "rep@viewing.example").await;
+        assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+        assert_eq!(
+            r["data"]["requestContractManagerChange"],
+            Value::Null,
+            "{r}"
+        );
+        // Staff approve the change; they do not ask for it.
+        let r = propose(app.staff_key.clone(), c.id.clone(), "cm@auto.example").await;
+        assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+    }
+    assert_eq!(app.snapshot().await, before, "nothing changed");
+    assert_eq!(support_cases(&app).await, cases_before, "no case opened");
+    app.drain().await;
+    assert_eq!(app.mails().await.len(), mails_before, "no email sent");
+
+    // A member may: an SC taking over (before accepting the coordinator terms, even). The
+    // SC is named on one contract and activated before the second, so that only one Get
+    // Started email carries an activation link.
+    let mut sc = None;
+    for (c, cm) in [&manual, &auto].into_iter().zip(cms.iter().rev()) {
+        let assigned = app
+            .data(
+                Some(cm),
+                ASSIGN_SC,
+                json!({ "input": { "contractId": c.id, "contractProductIds": [c.product("ACAD")], "coordinator": person("sc@case.example") } }),
+            )
+            .await;
+        assert_eq!(
+            assigned["assignSoftwareCoordinator"]["userErrors"],
+            json!([])
+        );
+        app.drain().await;
+        if sc.is_none() {
+            sc = Some(app.activate("sc@case.example", PASSWORD).await);
+        }
+    }
+    let sc = sc.unwrap();
+    let on_auto = propose(sc.clone(), auto.id.clone(), "sc@case.example").await;
+    assert_eq!(
+        on_auto["data"]["requestContractManagerChange"]["userErrors"][0]["code"],
+        "AUTO_RENEW_CONTRACT",
+        "a member is told why: {on_auto}"
+    );
+    let on_manual = propose(sc, manual.id.clone(), "sc@case.example").await;
+    let payload = &on_manual["data"]["requestContractManagerChange"];
+    assert_eq!(payload["userErrors"], json!([]), "{on_manual}");
+    assert_eq!(payload["supportCase"]["status"], "OPEN");
+    app.drain().await;
+    let received = app
+        .mails_to("sc@case.example", "support-case-received")
+        .await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0].contract.as_deref(),
+        Some(manual.number.as_str())
+    );
+    app.stop().await;
+}
+
+/// R13, R14: on an ADVANCED contract the CM is a Named Caller by role, so a CM change stops
+/// the old CM being one (they stay a User) and starts the new one: each gets one Permissions
+/// Changed email saying what they now have. On a BASIC contract nobody is a Named Caller and
+/// nothing else changes, so nobody gets one.
+async fn r14_contract_manager_change_on_advanced_tells_both_about_named_caller(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let advanced = app
+        .contract(
+            "ADV-1",
+            "cm@adv.example",
+            "ADVANCED",
+            "MANUAL",
+            &[("ACAD", 5)],
+        )
+        .await;
+    let basic = app
+        .contract("BAS-1", "cm@bas.example", "BASIC", "MANUAL", &[("ACAD", 5)])
+        .await;
+    for (c, cm_email, next) in [
+        (&advanced, "cm@adv.example", "next@adv.example"),
+        (&basic, "cm@bas.example", "next@bas.example"),
+    ] {
+        let cm = app.activate(cm_email, PASSWORD).await;
+        app.add_users(
+            &cm,
+            c,
+            &[next],
+            json!({ "contractProductIds": [c.product("ACAD")] }),
+        )
+        .await;
+        let req = app
+            .data(
+                Some(&cm),
+                REQUEST_CM,
+                json!({ "input": { "contractId": c.id, "newManager": person(next) } }),
+            )
+            .await;
+        let gid = req["requestContractManagerChange"]["supportCase"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.drain().await;
+        let counts = || async {
+            (
+                app.mails_to(cm_email, "permissions-changed").await.len(),
+                app.mails_to(next, "permissions-changed").await.len(),
+            )
+        };
+        let before = counts().await;
+        let done = app
+            .staff(
+                RESOLVE_CM,
+                json!({ "input": { "supportCaseId": gid, "approve": true } }),
+            )
+            .await;
+        assert_eq!(
+            done["resolveContractManagerChange"]["userErrors"],
+            json!([]),
+            "{done}"
+        );
+        app.drain().await;
+        let after = counts().await;
+        if c.number == basic.number {
+            assert_eq!(after, before, "BASIC: no Named Callers, nothing to tell");
+            continue;
+        }
+        assert_eq!(after, (before.0 + 1, before.1 + 1), "one email each");
+        let old = app.mails_to(cm_email, "permissions-changed").await;
+        let old = old.last().unwrap();
+        assert_eq!(old.contract.as_deref(), Some(c.number.as_str()));
+        assert!(
+            !old.text.contains("Named Caller"),
+            "the old CM is no longer a Named Caller: {}",
+            old.text
+        );
+        assert!(old.text.contains("ACAD product"), "{}", old.text);
+        let new = app.mails_to(next, "permissions-changed").await;
+        let new = new.last().unwrap();
+        assert!(
+            new.text.contains("Named Caller"),
+            "the new CM is a Named Caller: {}",
+            new.text
+        );
+        assert!(new.text.contains("ACAD product"), "{}", new.text);
+        // The member list agrees.
+        let token = app.activate(next, PASSWORD).await;
+        let view = app
+            .data(Some(&token), "query($n: String!) { contract(number: $n) { ncs: members(filter: {role: NAMED_CALLER}) { edges { node { user { email } } } } } }", json!({ "n": c.number }))
+            .await;
+        assert_eq!(
+            view["contract"]["ncs"]["edges"],
+            json!([{ "node": { "user": { "email": next } } }])
+        );
+    }
+    app.stop().await;
+}
+
 /// Opens a case, subscribes to the contract's case updates on the API at `url` as the
 /// Contract Manager, resolves the case through `app` (again and again until the subscription,
 /// which starts asynchronously, is live) and checks that the update arrives.
@@ -558,5 +842,7 @@ both_backends!(
     r18_reseller_reads_cases_only_while_allowed,
     r15_contract_manager_change_is_refused_on_auto_contracts,
     r16_contract_manager_change_waits_for_staff_then_moves_at_once,
+    r15_a_stranger_cannot_propose_themself_as_contract_manager,
+    r14_contract_manager_change_on_advanced_tells_both_about_named_caller,
     support_case_updates_arrive_over_a_websocket,
 );

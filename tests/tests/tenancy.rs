@@ -18,13 +18,20 @@
 //! their secrets, the secrets inside member access), and `node`/`supportCase(caseId:)` for
 //! every contract, contract product, case and user of the world.
 //!
+//! Then outsiders of each contract (another company's signed-in user, a reseller's user whose
+//! reseller may read the contract's cases and one whose reseller may not, and a staff key) try
+//! every mutation that names the contract, one of its members or one of its cases (proposing
+//! themselves as Contract Manager too, R15) and every export of it: each must be refused as
+//! the policy says (NOT_FOUND, exactly as for a contract that does not exist, for whoever may
+//! not know it; FORBIDDEN for whoever may only read it), and nothing stored may change.
+//!
 //! `TENANCY_SEED=<u64>` replays a run; `TENANCY_WORLDS=<n>` changes how many worlds run;
 //! `TENANCY_SHRINK=<n>` bounds how many smaller worlds proptest tries after a failure.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use roster_api::graphql::ids::{self, Kind};
-use roster_domain::policy::{Action, Principal, Standing, decide};
+use roster_domain::policy::{Action, Decision, Principal, Standing, decide};
 use roster_domain::{SupportLevel, rules};
 use roster_tests::{Backend, TestApp};
 use serde_json::{Value, json};
@@ -216,6 +223,8 @@ struct Case {
     submitter: usize,
     /// The contract product the case is about (an index into the contract's products).
     product: Option<usize>,
+    /// A Contract Manager change (R15) rather than a case opened with createSupportCase.
+    cm_change: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -857,6 +866,7 @@ impl Builder<'_> {
                     case_id: data["supportCase"]["caseId"].as_str().unwrap().to_string(),
                     submitter: p,
                     product,
+                    cm_change: false,
                 });
             }
             Op::ChangeCm { c, person, approve } => {
@@ -880,6 +890,7 @@ impl Builder<'_> {
                     case_id: data["supportCase"]["caseId"].as_str().unwrap().to_string(),
                     submitter: old,
                     product: None,
+                    cm_change: true,
                 };
                 self.must(
                     None,
@@ -1524,6 +1535,346 @@ async fn check_actor(app: &TestApp, world: &World, actor: &Actor, ck: &mut Check
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Outsiders trying to change a contract (R6, R7, R15, R18, API.md's "not found" rule).
+
+/// What a refused attempt must answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// A `NOT_FOUND` userError at `input.contractId`, as for a contract that does not exist.
+    NotFound,
+    /// A top-level `FORBIDDEN` error.
+    Forbidden,
+    /// `FORBIDDEN`, or `UNAUTHENTICATED` for a staff key on a user-only mutation (being
+    /// changed to FORBIDDEN elsewhere; this file asserts only that nothing changes).
+    ForbiddenOrUnauthenticated,
+}
+
+/// One mutation an outsider tries: its name, document, variables and the policy action it is.
+struct Attempt {
+    name: &'static str,
+    doc: &'static str,
+    vars: Value,
+    action: Action,
+    /// Staff may be refused with UNAUTHENTICATED instead of FORBIDDEN (see [`Refusal`]).
+    user_only: bool,
+}
+
+/// Every mutation that names a contract, a member or a support case, aimed at contract `ci`
+/// by `actor` (who proposes themself as CM if they have a User ID).
+fn attempts(world: &World, actor: &Actor, ci: usize) -> Vec<Attempt> {
+    let c = &world.contracts[ci];
+    let cid = c.gid.clone();
+    let p0 = c.products[0].gid.clone();
+    // A member other than the CM if there is one (the CM otherwise).
+    let target = c
+        .member_list()
+        .into_iter()
+        .find(|p| *p != c.cm)
+        .unwrap_or(c.cm);
+    let uid = ids::encode(
+        Kind::User,
+        world.people[target].user_id.expect("members have User IDs"),
+    )
+    .0;
+    let me = actor.person.map_or_else(
+        || person_json("staff-self@vendor.example", 0),
+        |p| person_json(world.email(p), p),
+    );
+    let stranger = person_json("newcomer@outside.example", 99);
+    // A reseller's user would give their own reseller View Cases.
+    let reseller = actor
+        .person
+        .and_then(|p| world.people[p].reseller)
+        .unwrap_or(0);
+    let reseller = world.resellers[reseller].gid.clone();
+    let settings = Action::ManageContractSettings;
+    let mut out = vec![
+        Attempt {
+            name: "addUsers",
+            doc: "mutation($i: AddUsersInput!) { addUsers(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "users": [stranger, me], "access": { "webSupport": true } }),
+            action: settings.clone(),
+            user_only: true,
+        },
+        Attempt {
+            name: "removeUser",
+            doc: "mutation($i: RemoveUserInput!) { removeUser(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "userId": uid }),
+            action: settings.clone(),
+            user_only: true,
+        },
+        Attempt {
+            name: "setUserAccess",
+            doc: "mutation($i: SetUserAccessInput!) { setUserAccess(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "userIds": [uid], "grant": { "webSupport": true }, "revoke": { "contractProductIds": [p0] } }),
+            action: Action::ManageProductUsers {
+                contract_products: [c.products[0].id].into(),
+            },
+            user_only: true,
+        },
+        Attempt {
+            name: "assignSoftwareCoordinator",
+            doc: "mutation($i: AssignSoftwareCoordinatorInput!) { assignSoftwareCoordinator(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "contractProductIds": [p0], "coordinator": me }),
+            action: Action::AssignCoordinator,
+            user_only: true,
+        },
+        Attempt {
+            name: "removeSoftwareCoordinator",
+            doc: "mutation($i: RemoveSoftwareCoordinatorInput!) { removeSoftwareCoordinator(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "contractProductIds": [p0] }),
+            action: Action::AssignCoordinator,
+            user_only: true,
+        },
+        Attempt {
+            name: "addNamedCallers",
+            doc: "mutation($i: NamedCallersInput!) { addNamedCallers(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "userIds": [uid] }),
+            action: settings.clone(),
+            user_only: true,
+        },
+        Attempt {
+            name: "removeNamedCallers",
+            doc: "mutation($i: NamedCallersInput!) { removeNamedCallers(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "userIds": [uid] }),
+            action: settings.clone(),
+            user_only: true,
+        },
+        Attempt {
+            name: "resendEmail",
+            doc: "mutation($i: ResendEmailInput!) { resendEmail(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "userId": uid, "kind": "GET_STARTED" }),
+            action: settings.clone(),
+            user_only: true,
+        },
+        Attempt {
+            name: "createSupportCase",
+            doc: "mutation($i: CreateSupportCaseInput!) { createSupportCase(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "subject": "Let me in", "description": "Outsider." }),
+            action: Action::OpenCase,
+            user_only: true,
+        },
+        Attempt {
+            name: "requestContractManagerChange (themself)",
+            doc: "mutation($i: RequestContractManagerChangeInput!) { requestContractManagerChange(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "newManager": me, "reason": "The CM left." }),
+            action: if actor.person.is_some() {
+                Action::ProposeSelfAsManager
+            } else {
+                Action::RequestManagerChange
+            },
+            // R15: fixed here, so asserted exactly.
+            user_only: false,
+        },
+        Attempt {
+            name: "requestContractManagerChange (someone else)",
+            doc: "mutation($i: RequestContractManagerChangeInput!) { requestContractManagerChange(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "newManager": stranger }),
+            action: Action::RequestManagerChange,
+            user_only: false,
+        },
+        Attempt {
+            name: "setResellerCaseAccess",
+            doc: "mutation($i: SetResellerCaseAccessInput!) { setResellerCaseAccess(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "resellerId": reseller, "canViewCases": true }),
+            action: settings,
+            user_only: true,
+        },
+        Attempt {
+            name: "renewContract",
+            doc: "mutation($i: RenewContractInput!) { renewContract(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid }),
+            action: Action::ManageBilling,
+            user_only: true,
+        },
+    ];
+    // Staff-only mutations on the contract's cases (a CM change first, if there is one).
+    let case = c.cases.iter().find(|k| k.cm_change).or(c.cases.first());
+    if let Some(case) = case {
+        out.push(Attempt {
+            name: "resolveContractManagerChange",
+            doc: "mutation($i: ResolveContractManagerChangeInput!) { resolveContractManagerChange(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "supportCaseId": case.gid, "approve": true }),
+            action: Action::ResolveContractManagerChange,
+            user_only: false,
+        });
+        out.push(Attempt {
+            name: "updateSupportCase",
+            doc: "mutation($i: UpdateSupportCaseInput!) { updateSupportCase(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "supportCaseId": case.gid, "status": "CLOSED", "comment": "Closed by an outsider." }),
+            action: Action::UpdateSupportCase,
+            user_only: false,
+        });
+    }
+    out
+}
+
+/// What is stored about every contract: its state, people, access, coordinators, View Cases,
+/// cases, and how many emails, audit entries, outbox rows and comments exist.
+async fn stored_state(app: &TestApp) -> Vec<String> {
+    const QUERIES: [&str; 8] = [
+        "SELECT 'contract ' || CAST(id AS TEXT) || ' ' || status || ' ' || end_date FROM contracts ORDER BY id",
+        "SELECT 'member ' || CAST(contract_id AS TEXT) || ' ' || CAST(user_id AS TEXT) || ' ' || status || ' cm ' || CAST(is_manager AS TEXT) \
+         || ' nc ' || CAST(designated_caller AS TEXT) || ' web ' || CAST(web_support AS TEXT) || ' cloud ' || cloud_services \
+         FROM memberships ORDER BY contract_id, user_id",
+        "SELECT 'seat ' || CAST(contract_product_id AS TEXT) || ' ' || CAST(user_id AS TEXT) FROM product_access \
+         ORDER BY contract_product_id, user_id",
+        "SELECT 'product ' || CAST(id AS TEXT) || ' seats ' || CAST(seats AS TEXT) || ' held ' || CAST(seats_assigned AS TEXT) \
+         || ' sc ' || COALESCE(CAST(coordinator_user_id AS TEXT), '-') FROM contract_products ORDER BY id",
+        "SELECT 'view cases ' || CAST(contract_id AS TEXT) || ' ' || CAST(reseller_id AS TEXT) || ' ' || CAST(can_view AS TEXT) \
+         FROM reseller_case_access ORDER BY contract_id, reseller_id",
+        "SELECT 'case ' || case_id || ' ' || status || ' ' || CAST(updated_at AS TEXT) FROM support_cases ORDER BY id",
+        "SELECT 'rows ' || CAST((SELECT COUNT(*) FROM emails) AS TEXT) || ' emails, ' \
+         || CAST((SELECT COUNT(*) FROM audit_log) AS TEXT) || ' audit entries, ' \
+         || CAST((SELECT COUNT(*) FROM outbox) AS TEXT) || ' outbox rows, ' \
+         || CAST((SELECT COUNT(*) FROM case_comments) AS TEXT) || ' comments'",
+        "SELECT 'users ' || CAST(COUNT(*) AS TEXT) || ', activation links ' \
+         || CAST((SELECT COUNT(*) FROM activation_tokens) AS TEXT) FROM users",
+    ];
+    let mut out = Vec::new();
+    for sql in QUERIES {
+        let rows: Vec<(String,)> = sqlx::query_as(sql)
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        out.extend(rows.into_iter().map(|(r,)| r));
+    }
+    out
+}
+
+/// The outsiders of contract `ci`, at most one of each kind: another company's signed-in
+/// user, a reseller's user whose reseller may read the contract's cases and one whose reseller
+/// may not (none of them a member), and staff.
+fn outsiders<'a>(world: &World, actors: &'a [Actor], ci: usize) -> Vec<(&'static str, &'a Actor)> {
+    let c = &world.contracts[ci];
+    let non_member = |a: &&Actor| a.person.is_some_and(|p| !c.members.contains_key(&p));
+    let views = |a: &Actor| world.standing(a, c).is_some_and(|s| s.reseller_views_cases);
+    let reseller_of = |a: &Actor| a.person.and_then(|p| world.people[p].reseller);
+    let other_company = |a: &Actor| {
+        a.person.is_some_and(|p| {
+            world
+                .contracts
+                .iter()
+                .any(|o| o.company != c.company && o.members.contains_key(&p))
+        })
+    };
+    // One candidate of each kind, varied by contract so that worlds try different people.
+    let pick = |kind: &'static str, f: &dyn Fn(&Actor) -> bool| {
+        let found: Vec<&'a Actor> = actors.iter().filter(non_member).filter(|a| f(a)).collect();
+        (!found.is_empty()).then(|| (kind, found[ci % found.len()]))
+    };
+    let mut out: Vec<(&'static str, &'a Actor)> = [
+        pick("another company's user", &|a| {
+            other_company(a) && !views(a) && reseller_of(a).is_none()
+        }),
+        pick("a reseller's user with View Cases", &views),
+        pick("a reseller's user without View Cases", &|a| {
+            reseller_of(a).is_some() && !views(a)
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if let Some(staff) = actors.iter().find(|a| a.principal == Principal::Staff) {
+        out.push(("staff", staff));
+    }
+    out
+}
+
+/// Outsiders try every mutation on every contract and every export of it: each is refused as
+/// the policy says (NOT_FOUND for whoever may not know the contract, FORBIDDEN for whoever
+/// may only read it), no answer carries the contract's data, and nothing stored changes.
+async fn check_outsiders(app: &TestApp, world: &World, actors: &[Actor], ck: &mut Checker) {
+    let http = reqwest::Client::new();
+    for ci in 0..world.contracts.len() {
+        let c = &world.contracts[ci];
+        let before = stored_state(app).await;
+        for (kind, actor) in outsiders(world, actors, ci) {
+            let st = world.standing(actor, c);
+            let label =
+                |what: &str| format!("{kind} {} trying {what} on {}", actor.label, c.number);
+            for a in attempts(world, actor, ci) {
+                let decision = decide(actor.principal, st.as_ref(), &a.action);
+                let want = match decision {
+                    // Staff working a case: not an outsider's attempt.
+                    Decision::Allow => continue,
+                    Decision::NotFound => Refusal::NotFound,
+                    _ if a.user_only && actor.principal == Principal::Staff => {
+                        Refusal::ForbiddenOrUnauthenticated
+                    }
+                    _ => Refusal::Forbidden,
+                };
+                let resp = app
+                    .gql(actor.token.as_deref(), a.doc, json!({ "i": a.vars }))
+                    .await;
+                let field = a.name.split(' ').next().unwrap_or_default();
+                let code = resp["errors"][0]["extensions"]["code"].as_str();
+                let refused = match want {
+                    Refusal::NotFound => {
+                        resp.get("errors").is_none()
+                            && resp["data"][field]["userErrors"]
+                                == json!([{ "code": "NOT_FOUND", "field": ["input", "contractId"], "message": "contract not found" }])
+                    }
+                    Refusal::Forbidden => {
+                        code == Some("FORBIDDEN") && resp["data"][field].is_null()
+                    }
+                    Refusal::ForbiddenOrUnauthenticated => {
+                        matches!(code, Some("FORBIDDEN" | "UNAUTHENTICATED"))
+                            && resp["data"][field].is_null()
+                    }
+                };
+                ck.eq(
+                    || label(&format!("{} (expected {want:?}, answered {resp})", a.name)),
+                    refused,
+                    true,
+                );
+            }
+            // R26: exports are the member list's; whoever may not read it gets 403 or 404.
+            for file in ["users.csv", "users.xlsx", "details.csv"] {
+                let mut req = http.get(format!("{}/contracts/{}/{file}", app.url, c.number));
+                if let Some(t) = &actor.token {
+                    req = req.bearer_auth(t);
+                }
+                let resp = req.send().await.expect("the API answers");
+                let status = resp.status().as_u16();
+                let body = resp.bytes().await.unwrap_or_default();
+                let want = match decide(actor.principal, st.as_ref(), &Action::ViewMembers) {
+                    Decision::Allow => 200,
+                    Decision::NotFound => 404,
+                    _ => 403,
+                };
+                ck.eq(|| label(&format!("GET {file}")), status, want);
+                if want != 200 {
+                    let cm = world.email(c.cm).as_bytes();
+                    ck.eq(
+                        || label(&format!("GET {file} answers without the contract's data")),
+                        body.windows(cm.len()).any(|w| w == cm) || body.len() > 200,
+                        false,
+                    );
+                }
+            }
+        }
+        let after = stored_state(app).await;
+        let changed: Vec<String> = before
+            .iter()
+            .filter(|l| !after.contains(l))
+            .map(|l| format!("- {l}"))
+            .chain(
+                after
+                    .iter()
+                    .filter(|l| !before.contains(l))
+                    .map(|l| format!("+ {l}")),
+            )
+            .collect();
+        ck.eq(
+            || format!("outsiders' attempts on {} changed what is stored", c.number),
+            changed,
+            vec![],
+        );
+    }
+}
+
 static WORLDS: AtomicUsize = AtomicUsize::new(0);
 static CASES: AtomicUsize = AtomicUsize::new(0);
 /// Mutations that built the worlds, by name.
@@ -1584,6 +1935,7 @@ async fn run_world(backend: Backend, spec: &WorldSpec) -> Result<(), String> {
     for actor in &actors {
         check_actor(&app, &world, actor, &mut ck).await;
     }
+    check_outsiders(&app, &world, &actors, &mut ck).await;
     app.stop().await;
     WORLDS.fetch_add(1, Ordering::Relaxed);
     CASES.fetch_add(ck.cases, Ordering::Relaxed);

@@ -547,44 +547,37 @@ impl CasesMutation {
 
     /// Asks for a new Contract Manager (R15), as the current CM or as the proposed one. Opens a
     /// case of kind CHANGE_CONTRACT_MANAGER for staff to approve. Refused on AUTO contracts.
+    ///
+    /// Both ways go through the policy: proposing someone else is
+    /// [`Action::RequestManagerChange`] (the CM), proposing yourself is
+    /// [`Action::ProposeSelfAsManager`] (any member). Everyone else is told what a stranger is
+    /// told about any contract (NOT_FOUND), and only after the policy allowed is the contract's
+    /// renewal kind looked at, so the AUTO refusal tells a stranger nothing.
     async fn request_contract_manager_change(
         &self,
         ctx: &Context<'_>,
         input: RequestContractManagerChangeInput,
     ) -> Result<SupportCasePayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let user = c.require_user()?.clone();
         let person = match input.new_manager.parse(&["input", "newManager"]) {
             Ok(p) => p,
             Err(e) => return Ok(case_payload(one(e))),
         };
-        let proposes_self = user.email.eq_ignore_ascii_case(person.email.as_str());
-        let not_found = || {
-            case_payload(one(
-                DomainError::not_found("contract").at(["input", "contractId"])
-            ))
+        let proposes_self = c
+            .user
+            .as_ref()
+            .is_some_and(|u| u.email.eq_ignore_ascii_case(person.email.as_str()));
+        let action = if proposes_self {
+            Action::ProposeSelfAsManager
+        } else {
+            Action::RequestManagerChange
         };
-        let Some(cid) = ids::decode(Kind::Contract, &input.contract_id) else {
-            return Ok(not_found());
+        let contract = match gate(ctx, &input.contract_id, |_| Ok(action)).await? {
+            Gate::Open(contract) => contract,
+            Gate::Refused(e) => return Ok(case_payload(e)),
         };
-        let Some(row) = contracts::by_id(c.store.pool(), cid)
-            .await
-            .map_err(errors::store)?
-        else {
-            return Ok(not_found());
-        };
-        if !proposes_self {
-            let standing = contract_standing(ctx, &row).await?;
-            match decide(
-                c.principal,
-                standing.as_ref(),
-                &Action::RequestManagerChange,
-            ) {
-                Decision::Allow => {}
-                Decision::NotFound => return Ok(not_found()),
-                _ => return Err(errors::forbidden()),
-            }
-        }
+        let user = c.require_user()?.clone();
+        let row = &contract.row;
         if row.renewal_kind == roster_domain::RenewalKind::Auto {
             return Ok(case_payload(one(
                 cases::auto_renew_refusal().at(["input", "contractId"])
@@ -603,7 +596,7 @@ impl CasesMutation {
         let row = cases::open(
             &c.store,
             &c.actor(),
-            &row,
+            row,
             &user,
             NewCase {
                 kind: "CHANGE_CONTRACT_MANAGER",
