@@ -14,7 +14,10 @@
 use crate::error::{DomainError, UserErrorCode};
 use crate::policy::{Action, Standing};
 use crate::rules;
-use crate::types::{ContractStatus, MemberStatus, Person, RenewalKind, Role, SupportLevel};
+use crate::types::{
+    BillingPeriod, ContractStatus, MemberStatus, Person, RenewalKind, Role, SupportLevel,
+};
+use chrono::NaiveDate;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +30,8 @@ pub struct ContractFacts {
     pub status: ContractStatus,
     pub support: SupportLevel,
     pub renewal: RenewalKind,
+    pub billing_period: BillingPeriod,
+    pub end_date: NaiveDate,
 }
 
 /// A product on the contract.
@@ -1163,6 +1168,8 @@ mod tests {
                 status: ContractStatus::Active,
                 support: SupportLevel::Advanced,
                 renewal: RenewalKind::Manual,
+                billing_period: BillingPeriod::Annual,
+                end_date: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
             },
             products: [
                 (P1, product(P1, "AutoCAD", 2)),

@@ -1,7 +1,8 @@
 //! Support cases (R17) and the Contract Manager change they carry (R15, R16).
 
 use crate::audit::{self, Actor};
-use crate::contracts::{self, ContractRow};
+use crate::change::Authorized;
+use crate::contracts;
 use crate::emails::{self, NewEmail};
 use crate::members;
 use crate::users::{self, UserRow};
@@ -62,13 +63,18 @@ pub struct NewCase<'a> {
 /// Opens a case: it gets its case ID at once and the submitter is owed a Support Case
 /// Received email carrying it (R17).
 pub async fn open(
-    store: &Store,
-    actor: &Actor,
-    contract: &ContractRow,
+    auth: Authorized,
     submitter: &UserRow,
     case: NewCase<'_>,
 ) -> StoreResult<CaseRow> {
-    let mut tx = store.begin().await?;
+    let Authorized {
+        mut tx,
+        snapshot,
+        actor,
+        ..
+    } = auth;
+    let contract = &snapshot.contract;
+    let actor = &actor;
     let now = now_ms();
     let case_id = format!("RC-{}-{}", secret::code(4), secret::code(4));
     let proposed = case.proposed_manager.map(|p| {
@@ -101,7 +107,7 @@ pub async fn open(
             recipient: submitter.email.clone(),
             params: json!({
                 "caseId": case_id, "subject": case.subject, "contractNumber": contract.number,
-                "company": contract.company_name, "firstName": submitter.first_name,
+                "company": contract.company, "firstName": submitter.first_name,
             }),
         },
     )

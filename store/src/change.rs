@@ -17,7 +17,7 @@ use roster_domain::change::{
     Command, ContractFacts, MemberFacts, Notice, Plan, ProductFacts, Snapshot, Step, Who,
 };
 use roster_domain::email_kind::EmailKind;
-use roster_domain::policy::{Decision, Principal, decide};
+use roster_domain::policy::{Action, Decision, Principal, decide};
 use roster_domain::{DomainError, UserErrorCode};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,6 +68,66 @@ pub struct Applied {
     pub dry_run: bool,
 }
 
+/// Proof that the policy allowed an action on a contract: the transaction holding the
+/// contract's lock, and the snapshot the decision was made on. Only [`authorize`] makes one,
+/// so a store function that takes it cannot run without the policy having been asked.
+#[non_exhaustive]
+pub struct Authorized {
+    pub tx: Tx,
+    pub snapshot: Snapshot,
+    pub actor: Actor,
+}
+
+impl Authorized {
+    pub fn contract_id(&self) -> i64 {
+        self.snapshot.contract.id
+    }
+}
+
+/// Steps 1-3 of every change: the requester, the contract locked and loaded once (with the
+/// User IDs `emails` name), and the policy's decision on `action`, judged on that snapshot.
+pub async fn authorize(
+    store: &Store,
+    who: &Requester,
+    contract_id: i64,
+    emails: &[String],
+    action: impl FnOnce(&Snapshot) -> Action,
+) -> Result<Authorized, ChangeError> {
+    if who.principal == Principal::Anonymous {
+        return Err(ChangeError::Unauthenticated);
+    }
+    let mut tx = store.begin().await?;
+    let Some(snapshot) = load(store.backend(), &mut tx, contract_id, emails).await? else {
+        return Err(ChangeError::NotFound);
+    };
+    let standing = match who.user {
+        Some((user, reseller)) => {
+            let reads = match reseller {
+                Some(r) if !snapshot.members.contains_key(&user) => {
+                    crate::resellers::can_view(&mut *tx, contract_id, r).await?
+                }
+                _ => false,
+            };
+            Some(snapshot.standing(user, reads))
+        }
+        None => None,
+    };
+    match decide(who.principal, standing.as_ref(), &action(&snapshot)) {
+        Decision::Allow => Ok(Authorized {
+            tx,
+            snapshot,
+            actor: who.actor.clone(),
+        }),
+        Decision::Unauthenticated => Err(ChangeError::Unauthenticated),
+        Decision::NotFound => Err(ChangeError::NotFound),
+        Decision::Forbidden => Err(ChangeError::Forbidden),
+        Decision::TermsNotAccepted => Err(ChangeError::Refused(vec![DomainError::new(
+            UserErrorCode::TermsNotAccepted,
+            "accept the Software Coordinator terms (acceptTerms with kind COORDINATOR) first",
+        )])),
+    }
+}
+
 /// Runs `command` on contract `contract_id` for `who`: the whole path, in one transaction.
 /// `input_errors` are problems found while reading the input; they are told only to a
 /// requester the policy allowed, so a stranger learns nothing from them.
@@ -79,51 +139,25 @@ pub async fn run(
     input_errors: Vec<DomainError>,
     dry_run: bool,
 ) -> Result<Applied, ChangeError> {
-    if who.principal == Principal::Anonymous {
-        return Err(ChangeError::Unauthenticated);
-    }
-    let mut tx = store.begin().await?;
-    let Some(snap) = load(store.backend(), &mut tx, contract_id, &command.emails()).await? else {
-        return Err(ChangeError::NotFound);
-    };
-    let standing = match who.user {
-        Some((user, reseller)) => {
-            let reads = match reseller {
-                Some(r) if !snap.members.contains_key(&user) => {
-                    crate::resellers::can_view(&mut *tx, contract_id, r).await?
-                }
-                _ => false,
-            };
-            Some(snap.standing(user, reads))
-        }
-        None => None,
-    };
-    match decide(who.principal, standing.as_ref(), &command.action(&snap)) {
-        Decision::Allow => {}
-        Decision::Unauthenticated => return Err(ChangeError::Unauthenticated),
-        Decision::NotFound => return Err(ChangeError::NotFound),
-        Decision::Forbidden => return Err(ChangeError::Forbidden),
-        Decision::TermsNotAccepted => {
-            return Err(ChangeError::Refused(vec![DomainError::new(
-                UserErrorCode::TermsNotAccepted,
-                "accept the Software Coordinator terms (acceptTerms with kind COORDINATOR) first",
-            )]));
-        }
-    }
+    let mut auth = authorize(store, who, contract_id, &command.emails(), |snap| {
+        command.action(snap)
+    })
+    .await?;
     if !input_errors.is_empty() {
         return Err(ChangeError::Refused(input_errors));
     }
-    let plan = roster_domain::change::plan(&snap, &command).map_err(ChangeError::Refused)?;
+    let plan =
+        roster_domain::change::plan(&auth.snapshot, &command).map_err(ChangeError::Refused)?;
     if dry_run {
-        tx.rollback().await?;
+        auth.tx.rollback().await?;
         return Ok(Applied {
             contract_id,
             users: vec![],
             dry_run: true,
         });
     }
-    let users = apply(&mut tx, &snap.contract, &plan, &who.actor).await?;
-    tx.commit().await?;
+    let users = apply(&mut auth.tx, &auth.snapshot.contract, &plan, &auth.actor).await?;
+    auth.tx.commit().await?;
     Ok(Applied {
         contract_id,
         users,
@@ -139,6 +173,8 @@ struct ContractLine {
     status: String,
     support_level: String,
     renewal_kind: String,
+    billing_period: String,
+    end_date: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -200,7 +236,7 @@ pub async fn load(
 ) -> Result<Option<Snapshot>, StoreError> {
     let line: Option<ContractLine> = sqlx::query_as(
         "UPDATE contracts SET id = id WHERE id = $1 RETURNING id, number, status, support_level, \
-         renewal_kind, (SELECT name FROM companies WHERE companies.id = contracts.company_id) \
+         renewal_kind, billing_period, end_date, (SELECT name FROM companies WHERE companies.id = contracts.company_id) \
          AS company_name",
     )
     .bind(contract_id)
@@ -216,6 +252,9 @@ pub async fn load(
         status: typed("contract status", &c.status)?,
         support: typed("support level", &c.support_level)?,
         renewal: typed("renewal kind", &c.renewal_kind)?,
+        billing_period: typed("billing period", &c.billing_period)?,
+        end_date: roster_domain::parse_date("end_date", &c.end_date)
+            .map_err(|_| StoreError::Corrupt(format!("bad end date {:?}", c.end_date)))?,
     };
     let products = crate::contracts::products(&mut **tx, contract_id)
         .await?

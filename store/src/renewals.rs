@@ -7,6 +7,7 @@
 //! passes cannot both apply it.
 
 use crate::audit::{self, Actor};
+use crate::change::Authorized;
 use crate::contracts::{self, ContractRow};
 use crate::emails::{self, NewEmail};
 use crate::members;
@@ -14,7 +15,7 @@ use crate::{Store, StoreError, StoreResult, Tx, now_ms};
 use chrono::{Days, NaiveDate};
 use roster_domain::email_kind::EmailKind;
 use roster_domain::rules::{self, NOTICE_THRESHOLDS};
-use roster_domain::{DomainError, RenewalKind, UserErrorCode};
+use roster_domain::{BillingPeriod, ContractStatus, DomainError, RenewalKind, UserErrorCode};
 use serde_json::json;
 
 /// What one pass did.
@@ -118,32 +119,58 @@ pub async fn renew(
     contract: &ContractRow,
     automatic: bool,
 ) -> StoreResult<Option<ContractRow>> {
-    let next = rules::next_term_end(*contract.end_date, contract.billing_period);
     let mut tx = store.begin().await?;
     members::lock_contract(&mut tx, contract.id).await?;
+    let term = (*contract.end_date, contract.billing_period);
+    if !renew_in(
+        &mut tx,
+        actor,
+        contract.id,
+        contract.status,
+        term,
+        automatic,
+    )
+    .await?
+    {
+        return Ok(None);
+    }
+    let row = contracts::by_id(&mut *tx, contract.id).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// The renewal's writes in the caller's transaction, which holds the contract's lock. `false`
+/// when the term ending on `term.0` was renewed meanwhile.
+async fn renew_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    contract_id: i64,
+    status: ContractStatus,
+    term: (NaiveDate, BillingPeriod),
+    automatic: bool,
+) -> StoreResult<bool> {
+    let (end, period) = term;
+    let next = rules::next_term_end(end, period);
     let done = sqlx::query(
         "UPDATE contracts SET start_date = end_date, end_date = $1, status = 'ACTIVE' \
          WHERE id = $2 AND end_date = $3",
     )
     .bind(next.to_string())
-    .bind(contract.id)
-    .bind(contract.end_date.to_string())
-    .execute(&mut *tx)
+    .bind(contract_id)
+    .bind(end.to_string())
+    .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {
-        return Ok(None);
+        return Ok(false);
     }
-    let restored = restore_access(&mut tx, contract.id).await?;
-    let cm = contracts::manager(&mut *tx, contract.id).await?;
+    let restored = restore_access(tx, contract_id).await?;
+    let cm = contracts::manager(&mut **tx, contract_id).await?;
     let email = emails::enqueue(
-        &mut tx,
+        tx,
         NewEmail {
             kind: EmailKind::RenewalConfirmation,
-            idem_key: format!(
-                "renewal-confirmation:contract:{}:term:{}",
-                contract.id, next
-            ),
-            contract_id: Some(contract.id),
+            idem_key: format!("renewal-confirmation:contract:{contract_id}:term:{next}"),
+            contract_id: Some(contract_id),
             user_id: Some(cm.id),
             recipient: cm.email.clone(),
             params: json!({ "endDate": next.to_string(), "automatic": automatic }),
@@ -151,22 +178,20 @@ pub async fn renew(
     )
     .await?;
     audit::record(
-        &mut tx,
-        Some(contract.id),
+        tx,
+        Some(contract_id),
         actor,
         "contract.renewed",
         &json!({
             "automatic": automatic,
-            "endDate": { "before": contract.end_date, "after": next.to_string() },
-            "status": { "before": contract.status, "after": "ACTIVE" },
+            "endDate": { "before": end.to_string(), "after": next.to_string() },
+            "status": { "before": status, "after": "ACTIVE" },
             "seatsRestored": restored,
             "emails": email.into_iter().collect::<Vec<_>>(),
         }),
     )
     .await?;
-    let row = contracts::by_id(&mut *tx, contract.id).await?;
-    tx.commit().await?;
-    Ok(row)
+    Ok(true)
 }
 
 /// R22: a contract not renewed by its end date expires; its members lose product access, and
@@ -241,32 +266,29 @@ async fn restore_access(tx: &mut Tx, contract_id: i64) -> StoreResult<u64> {
     Ok(restored)
 }
 
-/// R20: the CM renews from 90 days before the end date.
-pub async fn renew_by_hand(
-    store: &Store,
-    actor: &Actor,
-    contract: &ContractRow,
-    today: NaiveDate,
-) -> StoreResult<ContractRow> {
-    let end = *contract.end_date;
-    if !rules::renewal_window_open(today, end) {
-        let opens = end
+/// R20: the CM renews from 90 days before the end date, in the transaction the policy's
+/// decision holds.
+pub async fn renew_by_hand(mut auth: Authorized, today: NaiveDate) -> StoreResult<ContractRow> {
+    let c = auth.snapshot.contract.clone();
+    if !rules::renewal_window_open(today, c.end_date) {
+        let opens = c
+            .end_date
             .checked_sub_days(Days::new(rules::RENEWAL_WINDOW_DAYS))
-            .unwrap_or(end);
+            .unwrap_or(c.end_date);
         return Err(DomainError::new(
             UserErrorCode::RenewalWindowNotOpen,
-            format!("contract {} can be renewed from {opens}", contract.number),
+            format!("contract {} can be renewed from {opens}", c.number),
         )
         .at(["input", "contractId"])
         .into());
     }
-    renew(store, actor, contract, false).await?.ok_or_else(|| {
-        DomainError::new(
-            UserErrorCode::InvalidInput,
-            "the contract was renewed meanwhile; reload it",
-        )
-        .into()
-    })
+    let term = (c.end_date, c.billing_period);
+    renew_in(&mut auth.tx, &auth.actor, c.id, c.status, term, false).await?;
+    let row = contracts::by_id(&mut *auth.tx, c.id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("renewed contract vanished".into()))?;
+    auth.tx.commit().await?;
+    Ok(row)
 }
 
 /// R23: staff publish a release; the effective SC of every active contract product of that

@@ -129,14 +129,12 @@ pub async fn case_access<'c, E: Executor<'c, Database = Any>>(
 
 /// Sets View Cases for a contract and reseller (R18); returns whether it changed.
 pub async fn set_case_access(
-    store: &Store,
-    actor: &Actor,
-    contract_id: i64,
+    auth: crate::change::Authorized,
     reseller_id: i64,
     can_view: bool,
 ) -> StoreResult<bool> {
-    let mut tx = store.begin().await?;
-    crate::members::lock_contract(&mut tx, contract_id).await?;
+    let contract_id = auth.contract_id();
+    let (mut tx, actor) = (auth.tx, &auth.actor);
     let before = self::can_view(&mut *tx, contract_id, reseller_id).await?;
     if before == can_view {
         return Ok(false);

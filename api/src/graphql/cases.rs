@@ -463,27 +463,24 @@ impl CasesMutation {
         input: CreateSupportCaseInput,
     ) -> Result<SupportCasePayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let mut product = None;
-        let gate = gate(ctx, &input.contract_id, |products| {
-            if let Some(id) = &input.contract_product_id {
-                product = Some(
-                    super::roles::product_ids(
-                        products,
-                        std::slice::from_ref(id),
-                        &["input", "contractProductId"],
-                    )?
-                    .into_iter()
-                    .next()
-                    .unwrap_or_default(),
-                );
-            }
-            Ok(Action::OpenCase)
-        })
-        .await?;
-        let contract = match gate {
-            Gate::Open(contract) => contract,
+        let auth = match gate(ctx, &input.contract_id, |_| Action::OpenCase).await? {
+            Gate::Open(auth) => auth,
             Gate::Refused(e) => return Ok(case_payload(e)),
         };
+        let mut product = None;
+        if let Some(id) = &input.contract_product_id {
+            match ids::decode(Kind::ContractProduct, id)
+                .filter(|id| auth.snapshot.products.contains_key(id))
+            {
+                Some(id) => product = Some(id),
+                None => {
+                    return Ok(case_payload(one(DomainError::not_found(
+                        "contract product",
+                    )
+                    .at(["input", "contractProductId"]))));
+                }
+            }
+        }
         let user = c.require_user()?.clone();
         let subject = match parse_text("subject", &input.subject, MAX_TEXT_LEN) {
             Ok(s) => s,
@@ -493,10 +490,9 @@ impl CasesMutation {
             Ok(s) => s,
             Err(e) => return Ok(case_payload(one(e.under(["input"])))),
         };
+        let contract_id = auth.contract_id();
         let row = cases::open(
-            &c.store,
-            &c.actor(),
-            &contract.row,
+            auth,
             &user,
             NewCase {
                 kind: "GENERAL",
@@ -508,7 +504,11 @@ impl CasesMutation {
         )
         .await
         .map_err(errors::store)?;
-        Ok(case_changed(c, row, Some(contract)))
+        Ok(case_changed(
+            c,
+            row,
+            reload_contract(ctx, contract_id).await?,
+        ))
     }
 
     /// Staff change a case's status and comment on it (R17).
@@ -547,12 +547,11 @@ impl CasesMutation {
 
     /// Asks for a new Contract Manager (R15), as the current CM or as the proposed one. Opens a
     /// case of kind CHANGE_CONTRACT_MANAGER for staff to approve. Refused on AUTO contracts.
-    ///
-    /// Both ways go through the policy: proposing someone else is
-    /// [`Action::RequestManagerChange`] (the CM), proposing yourself is
-    /// [`Action::ProposeSelfAsManager`] (any member). Everyone else is told what a stranger is
-    /// told about any contract (NOT_FOUND), and only after the policy allowed is the contract's
-    /// renewal kind looked at, so the AUTO refusal tells a stranger nothing.
+    //
+    // Both ways go through the policy: proposing someone else is `RequestManagerChange` (the
+    // CM), proposing yourself is `ProposeSelfAsManager` (any member). Everyone else is told what
+    // a stranger is told about any contract (NOT_FOUND), and only after the policy allowed is
+    // the contract's renewal kind looked at, so the AUTO refusal tells a stranger nothing.
     async fn request_contract_manager_change(
         &self,
         ctx: &Context<'_>,
@@ -572,13 +571,12 @@ impl CasesMutation {
         } else {
             Action::RequestManagerChange
         };
-        let contract = match gate(ctx, &input.contract_id, |_| Ok(action)).await? {
-            Gate::Open(contract) => contract,
+        let auth = match gate(ctx, &input.contract_id, |_| action).await? {
+            Gate::Open(auth) => auth,
             Gate::Refused(e) => return Ok(case_payload(e)),
         };
         let user = c.require_user()?.clone();
-        let row = &contract.row;
-        if row.renewal_kind == roster_domain::RenewalKind::Auto {
+        if auth.snapshot.contract.renewal == roster_domain::RenewalKind::Auto {
             return Ok(case_payload(one(
                 cases::auto_renew_refusal().at(["input", "contractId"])
             )));
@@ -594,9 +592,7 @@ impl CasesMutation {
         };
         let subject = format!("Change the Contract Manager to {}", person.email);
         let row = cases::open(
-            &c.store,
-            &c.actor(),
-            row,
+            auth,
             &user,
             NewCase {
                 kind: "CHANGE_CONTRACT_MANAGER",
@@ -662,12 +658,8 @@ impl CasesMutation {
             reseller_case_access: vec![],
             user_errors: errs,
         };
-        let contract = match gate(ctx, &input.contract_id, |_| {
-            Ok(Action::ManageContractSettings)
-        })
-        .await?
-        {
-            Gate::Open(contract) => contract,
+        let auth = match gate(ctx, &input.contract_id, |_| Action::ManageContractSettings).await? {
+            Gate::Open(auth) => auth,
             Gate::Refused(e) => return Ok(refused(e)),
         };
         let reseller = find_reseller(ctx, &input.reseller_id).await?;
@@ -676,22 +668,17 @@ impl CasesMutation {
                 DomainError::not_found("reseller").at(["input", "resellerId"])
             )));
         };
-        resellers::set_case_access(
-            &c.store,
-            &c.actor(),
-            contract.row.id,
-            reseller.id,
-            input.can_view_cases,
-        )
-        .await
-        .map_err(errors::store)?;
+        let contract_id = auth.contract_id();
+        resellers::set_case_access(auth, reseller.id, input.can_view_cases)
+            .await
+            .map_err(errors::store)?;
         c.committed(Event::ContractChanged {
-            contract_id: contract.row.id,
+            contract_id,
             kind: "reseller_access".into(),
         });
         Ok(SetResellerCaseAccessPayload {
-            reseller_case_access: reseller_access_of(ctx, contract.row.id).await?,
-            contract: Some(contract),
+            reseller_case_access: reseller_access_of(ctx, contract_id).await?,
+            contract: reload_contract(ctx, contract_id).await?,
             user_errors: vec![],
         })
     }
@@ -704,14 +691,12 @@ impl CasesMutation {
         input: RenewContractInput,
     ) -> Result<SupportCasePayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let contract = match gate(ctx, &input.contract_id, |_| Ok(Action::ManageBilling)).await? {
-            Gate::Open(contract) => contract,
+        let auth = match gate(ctx, &input.contract_id, |_| Action::ManageBilling).await? {
+            Gate::Open(auth) => auth,
             Gate::Refused(e) => return Ok(case_payload(e)),
         };
         let today = chrono::Utc::now().date_naive();
-        match roster_store::renewals::renew_by_hand(&c.store, &c.actor(), &contract.row, today)
-            .await
-        {
+        match roster_store::renewals::renew_by_hand(auth, today).await {
             Ok(row) => {
                 c.committed(Event::ContractChanged {
                     contract_id: row.id,

@@ -118,6 +118,23 @@ impl Ctx {
         Ok(applied)
     }
 
+    /// The first steps of a change that is not a people change: the contract locked and loaded,
+    /// the policy's decision on `action`; the proof it returns is what the store requires.
+    pub async fn authorize(
+        &self,
+        contract_id: &async_graphql::ID,
+        action: impl FnOnce(&roster_domain::change::Snapshot) -> roster_domain::policy::Action,
+    ) -> Result<roster_store::change::Authorized, roster_store::change::ChangeError> {
+        use roster_store::change::{self, ChangeError};
+        if self.principal == Principal::Anonymous {
+            return Err(ChangeError::Unauthenticated);
+        }
+        let Some(id) = super::ids::decode(super::ids::Kind::Contract, contract_id) else {
+            return Err(ChangeError::NotFound);
+        };
+        change::authorize(&self.store, &self.requester(), id, &[], action).await
+    }
+
     /// The signed-in user, or UNAUTHENTICATED.
     pub fn require_user(&self) -> Result<&Arc<UserRow>> {
         self.user.as_ref().ok_or_else(errors::unauthenticated)

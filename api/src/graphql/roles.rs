@@ -1,14 +1,14 @@
 //! Mutations on a contract's people: coordinators, users, access, Named Callers (R4-R14,
 //! R28), and the `Member` type that shows them.
 
-use super::context::{Ctx, contract_standing};
+use super::context::Ctx;
 use super::errors;
 use super::ids::{self, Kind};
 use super::mutation::PersonInput;
 use super::types::{Contract, ContractProduct, MemberStatusGql, RoleGql, User, UserError};
 use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result, SimpleObject};
 use roster_domain::change::{AccessSpec, Command, Resend};
-use roster_domain::policy::{Action, Decision, decide};
+use roster_domain::policy::Action;
 use roster_domain::{DomainError, SupportLevel, UserErrorCode};
 use roster_store::change::Applied;
 use roster_store::contracts::{self, ContractProductRow};
@@ -281,64 +281,23 @@ impl Member {
 
 /// A contract a mutation may change, or why not.
 pub enum Gate {
-    Open(Contract),
+    Open(roster_store::change::Authorized),
     Refused(Vec<UserError>),
 }
 
-/// Loads the contract a mutation names and asks the policy about `action`: not visible is
-/// NOT_FOUND (as a userError), not allowed is a top-level FORBIDDEN, an SC without the
-/// coordinator terms is TERMS_NOT_ACCEPTED (R5).
+/// Steps 1-3 of the change pipeline for the mutations that are not people changes: the
+/// contract locked and loaded, the policy asked about `action` on it. What it opens is the
+/// proof the store's functions require; not visible is NOT_FOUND (as a userError), not allowed
+/// a top-level FORBIDDEN, an SC without the coordinator terms TERMS_NOT_ACCEPTED (R5).
 pub async fn gate(
     ctx: &Context<'_>,
     contract_id: &ID,
-    action: impl FnOnce(&BTreeMap<i64, ContractProductRow>) -> Result<Action, DomainError>,
+    action: impl FnOnce(&roster_domain::change::Snapshot) -> Action,
 ) -> Result<Gate> {
     let c = ctx.data_unchecked::<Ctx>();
-    let not_found = || {
-        Gate::Refused(vec![
-            DomainError::not_found("contract")
-                .at(["input", "contractId"])
-                .into(),
-        ])
-    };
-    let Some(id) = ids::decode(Kind::Contract, contract_id) else {
-        return Ok(not_found());
-    };
-    let Some(row) = contracts::by_id(c.store.pool(), id)
-        .await
-        .map_err(errors::store)?
-    else {
-        return Ok(not_found());
-    };
-    let standing = contract_standing(ctx, &row).await?;
-    let seen = decide(c.principal, standing.as_ref(), &Action::ViewContract);
-    match seen {
-        Decision::Unauthenticated => return Err(errors::unauthenticated()),
-        Decision::NotFound => return Ok(not_found()),
-        _ => {}
-    }
-    let products: BTreeMap<i64, ContractProductRow> = contracts::products(c.store.pool(), id)
-        .await
-        .map_err(errors::store)?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let action = match action(&products) {
-        Ok(a) => a,
-        Err(e) => return Ok(Gate::Refused(vec![e.into()])),
-    };
-    match decide(c.principal, standing.as_ref(), &action) {
-        Decision::Allow => Ok(Gate::Open(Contract::with_standing(row, standing))),
-        Decision::Unauthenticated => Err(errors::unauthenticated()),
-        Decision::NotFound => Ok(not_found()),
-        Decision::Forbidden => Err(errors::forbidden()),
-        Decision::TermsNotAccepted => Ok(Gate::Refused(vec![
-            DomainError::new(
-                UserErrorCode::TermsNotAccepted,
-                "accept the Software Coordinator terms (acceptTerms with kind COORDINATOR) first",
-            )
-            .into(),
-        ])),
+    match c.authorize(contract_id, action).await {
+        Ok(auth) => Ok(Gate::Open(auth)),
+        Err(e) => Ok(Gate::Refused(errors::change_refusals(e)?)),
     }
 }
 
