@@ -157,16 +157,30 @@ impl Snapshot {
     /// R13: Named Callers exist only on ADVANCED contracts; the CM and every SC are Named
     /// Callers by role, others when designated.
     pub fn is_named_caller(&self, m: &MemberFacts) -> bool {
-        self.contract.support == SupportLevel::Advanced
-            && (m.is_manager || m.designated || !self.coordinates(m.user_id).is_empty())
+        let coordinates_any = self
+            .products
+            .values()
+            .any(|p| p.coordinator == Some(m.user_id));
+        rules::is_named_caller(
+            self.contract.support,
+            m.is_manager,
+            coordinates_any,
+            m.designated,
+        )
     }
 
     /// A designated Named Caller who counts toward the limit (R13).
     pub fn is_counted_caller(&self, m: &MemberFacts) -> bool {
-        self.contract.support == SupportLevel::Advanced
-            && m.designated
-            && !m.is_manager
-            && self.coordinates(m.user_id).is_empty()
+        let coordinates_any = self
+            .products
+            .values()
+            .any(|p| p.coordinator == Some(m.user_id));
+        rules::is_counted_caller(
+            self.contract.support,
+            m.is_manager,
+            coordinates_any,
+            m.designated,
+        )
     }
 
     pub fn counted_callers(&self) -> i64 {

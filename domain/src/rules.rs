@@ -126,6 +126,27 @@ pub fn named_caller_limit(total_seats: i64) -> i64 {
     (total_seats.max(0) / 10).max(2)
 }
 
+/// R13, the one place it is decided: Named Callers exist only on ADVANCED contracts; the CM
+/// and every SC are Named Callers by role, other members when designated.
+pub fn is_named_caller(
+    support: SupportLevel,
+    is_manager: bool,
+    coordinates_any: bool,
+    designated: bool,
+) -> bool {
+    support == SupportLevel::Advanced && (is_manager || coordinates_any || designated)
+}
+
+/// R13: a designated Named Caller who counts toward the limit (the CM and SCs do not).
+pub fn is_counted_caller(
+    support: SupportLevel,
+    is_manager: bool,
+    coordinates_any: bool,
+    designated: bool,
+) -> bool {
+    support == SupportLevel::Advanced && designated && !is_manager && !coordinates_any
+}
+
 /// Whether a contract ending on `end` may be renewed on `today` (R20: from 90 days before).
 pub fn renewal_window_open(today: NaiveDate, end: NaiveDate) -> bool {
     end.checked_sub_days(Days::new(RENEWAL_WINDOW_DAYS))

@@ -9,7 +9,7 @@ use crate::users::{self, UserRow};
 use crate::{Store, StoreError, StoreResult, Tx, flag, now_ms, secret};
 use roster_domain::email_kind::EmailKind;
 use roster_domain::policy::Standing;
-use roster_domain::rules::Order;
+use roster_domain::rules::{self, Order};
 use roster_domain::{
     BillingPeriod, ContractStatus, Day, DomainError, RenewalKind, SupportLevel, UserErrorCode,
 };
@@ -263,8 +263,12 @@ pub async fn standing(
     .await?;
     let coordinates: std::collections::BTreeSet<i64> =
         coordinates.into_iter().map(|(id,)| id).collect();
-    let named_caller = support_level == Some(SupportLevel::Advanced)
-        && (flag(m.is_manager) || !coordinates.is_empty() || flag(m.designated_caller));
+    let named_caller = rules::is_named_caller(
+        contract.support_level,
+        flag(m.is_manager),
+        !coordinates.is_empty(),
+        flag(m.designated_caller),
+    );
     Ok(Standing {
         member: true,
         is_manager: flag(m.is_manager),
@@ -340,8 +344,12 @@ pub async fn standings(
                     .map(|(_, cp)| *cp)
                     .collect(),
                 web_support: flag(*w),
-                named_caller: support_level == Some(SupportLevel::Advanced)
-                    && (flag(*m) || !coordinates.is_empty() || flag(*d)),
+                named_caller: rules::is_named_caller(
+                    contract.support_level,
+                    flag(*m),
+                    !coordinates.is_empty(),
+                    flag(*d),
+                ),
                 coordinates,
                 coordinator_terms_accepted: user.coordinator_terms_at.is_some(),
                 reseller_views_cases: readable.contains(&contract.id),

@@ -81,18 +81,12 @@ impl Member {
     }
 
     pub fn is_named_caller(&self, support: SupportLevel) -> bool {
-        support == SupportLevel::Advanced
-            && (self.is_manager()
-                || !self.coordinates.is_empty()
-                || flag(self.row.designated_caller))
-    }
-
-    /// A designated Named Caller, counted toward the limit (R13).
-    pub fn is_designated_caller(&self, support: SupportLevel) -> bool {
-        support == SupportLevel::Advanced
-            && flag(self.row.designated_caller)
-            && !self.is_manager()
-            && self.coordinates.is_empty()
+        roster_domain::rules::is_named_caller(
+            support,
+            self.is_manager(),
+            !self.coordinates.is_empty(),
+            flag(self.row.designated_caller),
+        )
     }
 }
 
