@@ -104,7 +104,15 @@ pub async fn authorize(
         Some((user, reseller)) => {
             let reads = match reseller {
                 Some(r) if !snapshot.members.contains_key(&user) => {
-                    crate::resellers::can_view(&mut *tx, contract_id, r).await?
+                    let row: Option<(i64,)> = sqlx::query_as(
+                        "SELECT can_view FROM reseller_case_access \
+                         WHERE contract_id = $1 AND reseller_id = $2",
+                    )
+                    .bind(contract_id)
+                    .bind(r)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    row.is_some_and(|(v,)| flag(v))
                 }
                 _ => false,
             };
@@ -175,6 +183,15 @@ struct ContractLine {
     renewal_kind: String,
     billing_period: String,
     end_date: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ProductLine {
+    id: i64,
+    name: String,
+    seats: i64,
+    seats_assigned: i64,
+    coordinator_user_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -256,15 +273,22 @@ pub async fn load(
         end_date: roster_domain::parse_date("end_date", &c.end_date)
             .map_err(|_| StoreError::Corrupt(format!("bad end date {:?}", c.end_date)))?,
     };
-    let products = crate::contracts::products(&mut **tx, contract_id)
-        .await?
+    let products: Vec<ProductLine> = sqlx::query_as(
+        "SELECT cp.id, p.name, cp.seats, cp.seats_assigned, cp.coordinator_user_id \
+         FROM contract_products cp JOIN products p ON p.id = cp.product_id \
+         WHERE cp.contract_id = $1 ORDER BY cp.id",
+    )
+    .bind(contract_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let products = products
         .into_iter()
         .map(|p| {
             (
                 p.id,
                 ProductFacts {
                     id: p.id,
-                    name: p.product_name,
+                    name: p.name,
                     seats: p.seats,
                     seats_assigned: p.seats_assigned,
                     coordinator: p.coordinator_user_id,
