@@ -12,7 +12,7 @@ use roster_domain::DomainError;
 use roster_store::StoreError;
 use roster_store::change::ChangeError;
 
-use super::types::UserError;
+use super::scalars::UserError;
 
 fn coded(message: &str, code: &'static str) -> Error {
     Error::new(message).extend_with(|_, e| e.set("code", code))
@@ -101,7 +101,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             errs[0].code,
-            super::super::types::UserErrorCodeGql::SeatLimitReached
+            super::super::scalars::UserErrorCodeGql::SeatLimitReached
         );
         assert_eq!(
             errs[0].field.as_deref(),

@@ -6,14 +6,23 @@ pub mod errors;
 pub mod events;
 pub mod ids;
 pub mod mutation;
+pub mod objects;
 pub mod query;
 pub mod roles;
+pub mod scalars;
 pub mod subscription;
-pub mod types;
 
-use async_graphql::Schema;
+use async_graphql::{MergedObject, Schema};
 
-pub type RosterSchema = Schema<query::Query, roles::Mutation, subscription::Subscription>;
+/// Every mutation, merged.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    mutation::CoreMutation,
+    roles::RolesMutation,
+    cases::CasesMutation,
+);
+
+pub type RosterSchema = Schema<query::Query, Mutation, subscription::Subscription>;
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
@@ -24,7 +33,7 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 pub fn schema(introspection: bool) -> RosterSchema {
     let builder = Schema::build(
         query::Query,
-        roles::Mutation::default(),
+        Mutation::default(),
         subscription::Subscription,
     )
     .limit_depth(MAX_DEPTH)

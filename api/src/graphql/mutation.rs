@@ -3,12 +3,13 @@
 
 use super::context::Ctx;
 use super::errors;
-use super::types::{
-    BillingPeriodGql, Contract, Date, RenewalKindGql, SupportLevelGql, TermsKindGql, User,
-    UserError,
+use super::objects::{Contract, User};
+use super::scalars::{
+    BillingPeriodGql, Date, RenewalKindGql, SupportLevelGql, TermsKindGql, UserError,
 };
 use crate::passwords;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use roster_domain::policy::Action;
 use roster_domain::rules::{self, OrderRequest};
 use roster_domain::{DomainError, Person, UserErrorCode, check_password};
 use roster_store::{auth, contracts, users};
@@ -155,7 +156,7 @@ impl CoreMutation {
         };
         let reseller_id = match &input.reseller_id {
             None => None,
-            Some(id) => match super::cases::find_reseller(ctx, id).await? {
+            Some(id) => match super::objects::find_reseller(ctx, id).await? {
                 Some(r) => Some(r.id),
                 None => {
                     return Ok(payload(vec![
@@ -440,4 +441,26 @@ async fn start_session(c: &Ctx, user_id: i64) -> Result<String> {
         .map_err(errors::store)?;
     tx.commit().await.map_err(|e| errors::internal(&e))?;
     Ok(token)
+}
+
+/// A contract a mutation may change, or why not.
+pub enum Gate {
+    Open(roster_store::change::Authorized),
+    Refused(Vec<UserError>),
+}
+
+/// Steps 1-3 of the change pipeline for the mutations that are not people changes: the
+/// contract locked and loaded, the policy asked about `action` on it. What it opens is the
+/// proof the store's functions require; not visible is NOT_FOUND (as a userError), not allowed
+/// a top-level FORBIDDEN, an SC without the coordinator terms TERMS_NOT_ACCEPTED (R5).
+pub async fn gate(
+    ctx: &Context<'_>,
+    contract_id: &ID,
+    action: impl FnOnce(&roster_domain::change::Snapshot) -> Action,
+) -> Result<Gate> {
+    let c = ctx.data_unchecked::<Ctx>();
+    match c.authorize(contract_id, action).await {
+        Ok(auth) => Ok(Gate::Open(auth)),
+        Err(e) => Ok(Gate::Refused(errors::change_refusals(e)?)),
+    }
 }

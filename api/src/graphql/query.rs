@@ -3,9 +3,11 @@
 use super::context::Ctx;
 use super::errors;
 use super::ids::{self, Kind};
-use super::types::{
-    ConnectionFields, Contract, ContractProduct, User, Viewer, connection, page_args,
+use super::objects::{
+    Contract, ContractProduct, SupportCase, User, Viewer, case_by_case_id, contract_by_id,
+    list_contracts, signed_in, visible_case,
 };
+use super::scalars::ConnectionFields;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Interface, Object, Result};
 use roster_domain::policy::{Action, Principal};
@@ -19,7 +21,7 @@ pub enum Node {
     Contract(Contract),
     ContractProduct(ContractProduct),
     User(User),
-    SupportCase(super::cases::SupportCase),
+    SupportCase(SupportCase),
 }
 
 pub struct Query;
@@ -85,9 +87,7 @@ impl Query {
                 else {
                     return Ok(None);
                 };
-                Ok(super::cases::visible_case(ctx, row)
-                    .await?
-                    .map(Node::SupportCase))
+                Ok(visible_case(ctx, row).await?.map(Node::SupportCase))
             }
             _ => Ok(None),
         }
@@ -113,9 +113,9 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         case_id: String,
-    ) -> Result<Option<super::cases::SupportCase>> {
-        super::cases::signed_in(ctx)?;
-        super::cases::case_by_case_id(ctx, &case_id).await
+    ) -> Result<Option<SupportCase>> {
+        signed_in(ctx)?;
+        case_by_case_id(ctx, &case_id).await
     }
 
     /// The contracts the caller can see, oldest first.
@@ -127,51 +127,4 @@ impl Query {
     ) -> Result<Connection<String, Contract, ConnectionFields>> {
         list_contracts(ctx, first, after).await
     }
-}
-
-pub(crate) async fn contract_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Contract>> {
-    let c = ctx.data_unchecked::<Ctx>();
-    let Some(row) = contracts::by_id(c.store.pool(), id)
-        .await
-        .map_err(errors::store)?
-    else {
-        return Ok(None);
-    };
-    Contract::visible(ctx, row).await
-}
-
-/// Contracts visible to the caller: staff see all, users those they are members of.
-pub async fn list_contracts(
-    ctx: &Context<'_>,
-    first: Option<i32>,
-    after: Option<String>,
-) -> Result<Connection<String, Contract, ConnectionFields>> {
-    let c = ctx.data_unchecked::<Ctx>();
-    let (limit, after_id) = page_args(first, after.as_deref())?;
-    let pool = c.store.pool();
-    let (rows, total) = match (c.principal, &c.user) {
-        (Principal::Staff, _) => contracts::all(pool, after_id, limit + 1).await,
-        (Principal::User, Some(user)) => {
-            contracts::for_user(pool, user.id, user.reseller_id, after_id, limit + 1).await
-        }
-        _ => return Err(errors::unauthenticated()),
-    }
-    .map_err(errors::store)?;
-    let mut standings = match &c.user {
-        Some(user) => {
-            let mut conn = pool.acquire().await.map_err(|e| errors::internal(&e))?;
-            contracts::standings(&mut conn, user, &rows)
-                .await
-                .map_err(errors::store)?
-        }
-        None => Default::default(),
-    };
-    let nodes = rows
-        .into_iter()
-        .map(|row| {
-            let standing = standings.remove(&row.id);
-            (row.id, Contract::with_standing(row, standing))
-        })
-        .collect();
-    Ok(connection(nodes, limit, after_id > 0, total))
 }

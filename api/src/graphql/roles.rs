@@ -5,16 +5,16 @@ use super::context::Ctx;
 use super::errors;
 use super::ids::{self, Kind};
 use super::mutation::PersonInput;
-use super::types::{Contract, ContractProduct, MemberStatusGql, RoleGql, User, UserError};
-use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result, SimpleObject};
+use super::objects::{Contract, Member, User};
+use super::scalars::UserError;
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use roster_domain::change::{AccessSpec, Command, Resend};
-use roster_domain::policy::Action;
-use roster_domain::{DomainError, SupportLevel, UserErrorCode};
+use roster_domain::{DomainError, UserErrorCode};
 use roster_store::change::Applied;
-use roster_store::contracts::{self, ContractProductRow};
-use roster_store::members::{self, Member as StoredMember};
+use roster_store::contracts;
+use roster_store::members;
 use roster_store::users;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Access to grant or revoke. Product access holds a seat of each product (R11); Web Support
@@ -175,152 +175,6 @@ async fn members_after(ctx: &Context<'_>, applied: Option<&Applied>) -> Result<V
     };
     let ids = applied.map(|a| a.users.as_slice()).unwrap_or_default();
     load_members(ctx, &contract, ids).await
-}
-
-/// A person on a contract (R21, R27).
-#[derive(Clone)]
-pub struct Member {
-    pub member: Arc<StoredMember>,
-    pub contract: Contract,
-    pub support: SupportLevel,
-    pub products: Arc<BTreeMap<i64, ContractProductRow>>,
-}
-
-/// What a member may use.
-#[derive(SimpleObject)]
-pub struct MemberAccess {
-    pub contract_products: Vec<ContractProduct>,
-    pub web_support: bool,
-    pub cloud_services: Vec<String>,
-}
-
-#[Object]
-impl Member {
-    async fn user(&self) -> User {
-        let r = &self.member.row;
-        User(Arc::new(roster_store::users::UserRow {
-            id: r.user_id,
-            email: r.email.clone(),
-            first_name: r.first_name.clone(),
-            last_name: r.last_name.clone(),
-            language: r.language.clone(),
-            password_hash: None,
-            subscriber_terms_at: None,
-            coordinator_terms_at: None,
-            first_sign_in_at: None,
-            reseller_id: None,
-            created_at: 0,
-        }))
-    }
-    async fn roles(&self) -> Vec<RoleGql> {
-        self.member
-            .roles(self.support)
-            .into_iter()
-            .map(Into::into)
-            .collect()
-    }
-    async fn status(&self) -> MemberStatusGql {
-        self.member.row.status.into()
-    }
-    /// Contract products this member coordinates (R4).
-    async fn coordinates(&self, ctx: &Context<'_>) -> Vec<ContractProduct> {
-        self.product_objects(ctx, &self.member.coordinates)
-    }
-    async fn access(&self, ctx: &Context<'_>) -> MemberAccess {
-        let a = &self.member.access;
-        MemberAccess {
-            contract_products: self.product_objects(ctx, &a.products),
-            web_support: a.web_support,
-            cloud_services: a.cloud_services.iter().cloned().collect(),
-        }
-    }
-}
-
-impl Member {
-    fn product_objects(&self, ctx: &Context<'_>, ids: &BTreeSet<i64>) -> Vec<ContractProduct> {
-        ids.iter()
-            .filter_map(|id| self.products.get(id))
-            .map(|row| ContractProduct {
-                secrets: self.contract.allows(
-                    ctx,
-                    &Action::ViewProductSecrets {
-                        contract_product: row.id,
-                    },
-                ),
-                row: Arc::new(row.clone()),
-                people: !self.contract.reader_only(),
-            })
-            .collect()
-    }
-
-    /// Wraps stored members for output.
-    pub async fn wrap(
-        ctx: &Context<'_>,
-        contract: &Contract,
-        stored: Vec<StoredMember>,
-    ) -> Result<Vec<Member>> {
-        let products: BTreeMap<i64, ContractProductRow> = contract
-            .product_rows(ctx)
-            .await?
-            .iter()
-            .map(|p| (p.id, p.clone()))
-            .collect();
-        let products = Arc::new(products);
-        let support = contract.row.support_level;
-        Ok(stored
-            .into_iter()
-            .map(|m| Member {
-                member: Arc::new(m),
-                contract: contract.clone(),
-                support,
-                products: products.clone(),
-            })
-            .collect())
-    }
-}
-
-/// A contract a mutation may change, or why not.
-pub enum Gate {
-    Open(roster_store::change::Authorized),
-    Refused(Vec<UserError>),
-}
-
-/// Steps 1-3 of the change pipeline for the mutations that are not people changes: the
-/// contract locked and loaded, the policy asked about `action` on it. What it opens is the
-/// proof the store's functions require; not visible is NOT_FOUND (as a userError), not allowed
-/// a top-level FORBIDDEN, an SC without the coordinator terms TERMS_NOT_ACCEPTED (R5).
-pub async fn gate(
-    ctx: &Context<'_>,
-    contract_id: &ID,
-    action: impl FnOnce(&roster_domain::change::Snapshot) -> Action,
-) -> Result<Gate> {
-    let c = ctx.data_unchecked::<Ctx>();
-    match c.authorize(contract_id, action).await {
-        Ok(auth) => Ok(Gate::Open(auth)),
-        Err(e) => Ok(Gate::Refused(errors::change_refusals(e)?)),
-    }
-}
-
-/// Resolves contract product IDs of this contract; an unknown one is NOT_FOUND at `field`.
-pub fn product_ids(
-    products: &BTreeMap<i64, ContractProductRow>,
-    ids_in: &[ID],
-    field: &[&str],
-) -> Result<BTreeSet<i64>, DomainError> {
-    let mut out = BTreeSet::new();
-    for (i, id) in ids_in.iter().enumerate() {
-        match ids::decode(Kind::ContractProduct, id).filter(|n| products.contains_key(n)) {
-            Some(n) => {
-                out.insert(n);
-            }
-            None => {
-                let mut path: Vec<String> = field.iter().map(|s| s.to_string()).collect();
-                path.push(i.to_string());
-                return Err(DomainError::not_found("contract product").at(path));
-            }
-        }
-    }
-    Ok(out)
 }
 
 async fn load_members(
@@ -643,11 +497,3 @@ async fn named_callers(
         user_errors,
     })
 }
-
-/// Every mutation, merged.
-#[derive(MergedObject, Default)]
-pub struct Mutation(
-    super::mutation::CoreMutation,
-    RolesMutation,
-    super::cases::CasesMutation,
-);

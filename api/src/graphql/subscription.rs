@@ -2,12 +2,11 @@
 //! when the subscription starts and again for every event, so access that ends (a reseller set
 //! back to no) ends the stream's deliveries at once.
 
-use super::cases::SupportCase;
 use super::context::Ctx;
 use super::errors;
 use super::events::Event;
 use super::ids::{self, Kind};
-use super::types::Contract;
+use super::objects::{Contract, SupportCase};
 use async_graphql::{Context, ID, Result, SimpleObject, Subscription as SubscriptionObject};
 use futures::{Stream, StreamExt as _};
 use roster_domain::policy::{Action, Decision, Principal, decide};

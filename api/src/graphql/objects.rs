@@ -1,185 +1,23 @@
-//! GraphQL object types. Each wraps stored rows and asks the policy before revealing anything.
+//! The GraphQL object types: contracts, their products, members and cases, users, resellers,
+//! and the lookups that answer them as the caller may see them. Mutations and the roots use
+//! these; these use no mutation.
 
 use super::context::{Ctx, contract_standing};
 use super::errors;
 use super::ids::{self, Kind};
-use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
-use chrono::NaiveDate;
-use roster_domain::policy::{Action, Decision, Standing, decide};
+use super::scalars::*;
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use roster_domain::SupportLevel;
+use roster_domain::policy::{Action, Decision, Principal, Standing, decide};
 use roster_domain::rules;
+use roster_store::cases::{self, CaseRow, CaseSearch};
 use roster_store::contracts::{self, ContractProductRow, ContractRow};
+use roster_store::members::Member as StoredMember;
+use roster_store::resellers;
 use roster_store::users::UserRow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-
-/// A calendar date written `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Date(pub NaiveDate);
-
-#[async_graphql::Scalar(name = "Date")]
-impl async_graphql::ScalarType for Date {
-    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
-        match &value {
-            async_graphql::Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| {
-                    async_graphql::InputValueError::custom("a Date is written YYYY-MM-DD")
-                }),
-            _ => Err(async_graphql::InputValueError::expected_type(value)),
-        }
-    }
-
-    fn to_value(&self) -> async_graphql::Value {
-        async_graphql::Value::String(self.0.format("%Y-%m-%d").to_string())
-    }
-}
-
-/// Support level of a contract (R13).
-#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "SupportLevel", remote = "roster_domain::SupportLevel")]
-pub enum SupportLevelGql {
-    Basic,
-    Advanced,
-}
-
-/// How a contract renews (R20, R22).
-#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "RenewalKind", remote = "roster_domain::RenewalKind")]
-pub enum RenewalKindGql {
-    Auto,
-    Reseller,
-    Manual,
-}
-
-/// Length of one term.
-#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "BillingPeriod", remote = "roster_domain::BillingPeriod")]
-pub enum BillingPeriodGql {
-    Monthly,
-    Quarterly,
-    Annual,
-    MultiYear,
-}
-
-/// Lifecycle of a contract (R19, R22).
-#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "ContractStatus", remote = "roster_domain::ContractStatus")]
-pub enum ContractStatusGql {
-    Processing,
-    Active,
-    Expired,
-}
-
-/// The four roles of R1.
-#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "Role", remote = "roster_domain::Role")]
-pub enum RoleGql {
-    ContractManager,
-    SoftwareCoordinator,
-    User,
-    NamedCaller,
-}
-
-/// Membership status (R21).
-#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "MemberStatus", remote = "roster_domain::MemberStatus")]
-pub enum MemberStatusGql {
-    Pending,
-    Active,
-}
-
-/// Terms a user accepts (R5).
-#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "TermsKind", remote = "roster_domain::TermsKind")]
-pub enum TermsKindGql {
-    Subscriber,
-    Coordinator,
-}
-
-/// Why a mutation refused: the rule of DOMAIN.md it names.
-#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "UserErrorCode", remote = "roster_domain::UserErrorCode")]
-pub enum UserErrorCodeGql {
-    InvalidEmail,
-    InvalidInput,
-    NotFound,
-    SeatLimitReached,
-    NamedCallerLimitReached,
-    NotANamedUser,
-    BasicSupportContract,
-    AutoRenewContract,
-    BulkLimitExceeded,
-    DuplicateEntry,
-    TermsNotAccepted,
-    RenewalWindowNotOpen,
-    ContractManagerRequired,
-    OrderConflict,
-    InvalidCredentials,
-    InvalidToken,
-    WeakPassword,
-    AlreadyMember,
-    NotAMember,
-    ContractNotActive,
-    TooManyAttempts,
-}
-
-/// A refused business rule: the request changed nothing.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct UserError {
-    pub code: UserErrorCodeGql,
-    /// Path of the input field concerned, e.g. `["input", "users", "3", "email"]`.
-    pub field: Option<Vec<String>>,
-    pub message: String,
-}
-
-/// Extra fields of every connection.
-#[derive(SimpleObject, Debug, Clone, Default)]
-pub struct ConnectionFields {
-    pub total_count: i64,
-}
-
-/// Largest page a connection returns.
-pub const MAX_PAGE: i32 = 100;
-/// Page size when `first` is not given.
-pub const DEFAULT_PAGE: i32 = 20;
-
-/// Checks `first` and decodes `after` (a cursor is the decimal id of the last row seen).
-pub fn page_args(first: Option<i32>, after: Option<&str>) -> Result<(i64, i64)> {
-    let first = first.unwrap_or(DEFAULT_PAGE);
-    if !(0..=MAX_PAGE).contains(&first) {
-        return Err(async_graphql::Error::new(format!(
-            "first must be between 0 and {MAX_PAGE}"
-        )));
-    }
-    let after = match after {
-        None => 0,
-        Some(c) => c
-            .parse::<i64>()
-            .map_err(|_| async_graphql::Error::new("after is not a cursor of this connection"))?,
-    };
-    Ok((i64::from(first), after))
-}
-
-/// Builds a connection from one page fetched with `limit + 1` rows.
-pub fn connection<N: async_graphql::OutputType>(
-    mut rows: Vec<(i64, N)>,
-    limit: i64,
-    has_previous: bool,
-    total: i64,
-) -> Connection<String, N, ConnectionFields> {
-    let has_next = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let mut conn = Connection::with_additional_fields(
-        has_previous,
-        has_next,
-        ConnectionFields { total_count: total },
-    );
-    conn.edges.extend(
-        rows.into_iter()
-            .map(|(id, node)| Edge::new(id.to_string(), node)),
-    );
-    conn
-}
 
 /// A customer organisation.
 #[derive(SimpleObject, Clone, Debug)]
@@ -356,7 +194,7 @@ impl Contract {
         search: Option<String>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Option<Connection<String, super::roles::Member, ConnectionFields>>> {
+    ) -> Result<Option<Connection<String, Member, ConnectionFields>>> {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
@@ -404,7 +242,7 @@ impl Contract {
         .await
         .map_err(errors::store)?;
         drop(conn);
-        let members = super::roles::Member::wrap(ctx, self, rows).await?;
+        let members = Member::wrap(ctx, self, rows).await?;
         let nodes = members
             .into_iter()
             .enumerate()
@@ -480,28 +318,26 @@ impl Contract {
     async fn support_cases(
         &self,
         ctx: &Context<'_>,
-        search: Option<super::cases::SupportCaseSearch>,
+        search: Option<SupportCaseSearch>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Option<Connection<String, super::cases::SupportCase, ConnectionFields>>> {
-        super::cases::contract_cases(ctx, self, search, first, after).await
+    ) -> Result<Option<Connection<String, SupportCase, ConnectionFields>>> {
+        contract_cases(ctx, self, search, first, after).await
     }
 
     /// Which resellers may read the cases (R18); admins only.
     async fn reseller_case_access(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<Option<Vec<super::cases::ResellerCaseAccess>>> {
+    ) -> Result<Option<Vec<ResellerCaseAccess>>> {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
-        Ok(Some(
-            super::cases::reseller_access_of(ctx, self.row.id).await?,
-        ))
+        Ok(Some(reseller_access_of(ctx, self.row.id).await?))
     }
 
     /// The reseller the contract was bought through, if any.
-    async fn reseller(&self, ctx: &Context<'_>) -> Result<Option<super::cases::Reseller>> {
+    async fn reseller(&self, ctx: &Context<'_>) -> Result<Option<Reseller>> {
         let Some(id) = self.row.reseller_id else {
             return Ok(None);
         };
@@ -749,6 +585,464 @@ impl Viewer {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Contract, ConnectionFields>> {
-        super::query::list_contracts(ctx, first, after).await
+        list_contracts(ctx, first, after).await
     }
+}
+
+/// A person on a contract (R21, R27).
+#[derive(Clone)]
+pub struct Member {
+    pub member: Arc<StoredMember>,
+    pub contract: Contract,
+    pub support: SupportLevel,
+    pub products: Arc<BTreeMap<i64, ContractProductRow>>,
+}
+
+/// What a member may use.
+#[derive(SimpleObject)]
+pub struct MemberAccess {
+    pub contract_products: Vec<ContractProduct>,
+    pub web_support: bool,
+    pub cloud_services: Vec<String>,
+}
+
+#[Object]
+impl Member {
+    async fn user(&self) -> User {
+        let r = &self.member.row;
+        User(Arc::new(roster_store::users::UserRow {
+            id: r.user_id,
+            email: r.email.clone(),
+            first_name: r.first_name.clone(),
+            last_name: r.last_name.clone(),
+            language: r.language.clone(),
+            password_hash: None,
+            subscriber_terms_at: None,
+            coordinator_terms_at: None,
+            first_sign_in_at: None,
+            reseller_id: None,
+            created_at: 0,
+        }))
+    }
+    async fn roles(&self) -> Vec<RoleGql> {
+        self.member
+            .roles(self.support)
+            .into_iter()
+            .map(Into::into)
+            .collect()
+    }
+    async fn status(&self) -> MemberStatusGql {
+        self.member.row.status.into()
+    }
+    /// Contract products this member coordinates (R4).
+    async fn coordinates(&self, ctx: &Context<'_>) -> Vec<ContractProduct> {
+        self.product_objects(ctx, &self.member.coordinates)
+    }
+    async fn access(&self, ctx: &Context<'_>) -> MemberAccess {
+        let a = &self.member.access;
+        MemberAccess {
+            contract_products: self.product_objects(ctx, &a.products),
+            web_support: a.web_support,
+            cloud_services: a.cloud_services.iter().cloned().collect(),
+        }
+    }
+}
+
+impl Member {
+    fn product_objects(&self, ctx: &Context<'_>, ids: &BTreeSet<i64>) -> Vec<ContractProduct> {
+        ids.iter()
+            .filter_map(|id| self.products.get(id))
+            .map(|row| ContractProduct {
+                secrets: self.contract.allows(
+                    ctx,
+                    &Action::ViewProductSecrets {
+                        contract_product: row.id,
+                    },
+                ),
+                row: Arc::new(row.clone()),
+                people: !self.contract.reader_only(),
+            })
+            .collect()
+    }
+
+    /// Wraps stored members for output.
+    pub async fn wrap(
+        ctx: &Context<'_>,
+        contract: &Contract,
+        stored: Vec<StoredMember>,
+    ) -> Result<Vec<Member>> {
+        let products: BTreeMap<i64, ContractProductRow> = contract
+            .product_rows(ctx)
+            .await?
+            .iter()
+            .map(|p| (p.id, p.clone()))
+            .collect();
+        let products = Arc::new(products);
+        let support = contract.row.support_level;
+        Ok(stored
+            .into_iter()
+            .map(|m| Member {
+                member: Arc::new(m),
+                contract: contract.clone(),
+                support,
+                products: products.clone(),
+            })
+            .collect())
+    }
+}
+
+/// Where a case stands.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "SupportCaseStatus")]
+pub enum CaseStatus {
+    Open,
+    InProgress,
+    Resolved,
+    Closed,
+}
+
+impl CaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseStatus::Open => "OPEN",
+            CaseStatus::InProgress => "IN_PROGRESS",
+            CaseStatus::Resolved => "RESOLVED",
+            CaseStatus::Closed => "CLOSED",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "IN_PROGRESS" => CaseStatus::InProgress,
+            "RESOLVED" => CaseStatus::Resolved,
+            "CLOSED" => CaseStatus::Closed,
+            _ => CaseStatus::Open,
+        }
+    }
+}
+
+/// What a case is about.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "SupportCaseKind")]
+pub enum CaseKind {
+    General,
+    ChangeContractManager,
+}
+
+/// A support case (R17).
+#[derive(Clone)]
+pub struct SupportCase {
+    pub row: Arc<CaseRow>,
+}
+
+/// A comment on a case.
+#[derive(SimpleObject, Clone)]
+pub struct CaseComment {
+    /// `staff:<id>` or `user:<id>`.
+    pub author: String,
+    pub body: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Who opened a case.
+#[derive(SimpleObject, Clone)]
+pub struct CaseSubmitter {
+    pub email: String,
+}
+
+fn time(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+#[Object]
+impl SupportCase {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::SupportCase, self.row.id)
+    }
+    /// The human-friendly case ID, e.g. `RC-7KQ2-M9XD`.
+    async fn case_id(&self) -> &str {
+        &self.row.case_id
+    }
+    async fn kind(&self) -> CaseKind {
+        if self.row.kind == "CHANGE_CONTRACT_MANAGER" {
+            CaseKind::ChangeContractManager
+        } else {
+            CaseKind::General
+        }
+    }
+    async fn subject(&self) -> &str {
+        &self.row.subject
+    }
+    async fn description(&self) -> &str {
+        &self.row.description
+    }
+    async fn status(&self) -> CaseStatus {
+        CaseStatus::parse(&self.row.status)
+    }
+    async fn submitter(&self) -> CaseSubmitter {
+        CaseSubmitter {
+            email: self.row.submitter_email.clone(),
+        }
+    }
+    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        time(self.row.created_at)
+    }
+    async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        time(self.row.updated_at)
+    }
+    /// The product the case is about, if any.
+    async fn contract_product(&self, ctx: &Context<'_>) -> Result<Option<ContractProduct>> {
+        let Some(id) = self.row.contract_product_id else {
+            return Ok(None);
+        };
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        let Some(row) = contracts::product_by_id(store.pool(), id)
+            .await
+            .map_err(errors::store)?
+        else {
+            return Ok(None);
+        };
+        // What the reader may see of the product is what they may see on its contract.
+        let Some(contract) = contract_by_id(ctx, row.contract_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ContractProduct {
+            secrets: contract.allows(
+                ctx,
+                &Action::ViewProductSecrets {
+                    contract_product: row.id,
+                },
+            ),
+            people: !contract.reader_only(),
+            row: Arc::new(row),
+        }))
+    }
+    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<CaseComment>> {
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        Ok(cases::comments(store.pool(), self.row.id)
+            .await
+            .map_err(errors::store)?
+            .into_iter()
+            .map(|c| CaseComment {
+                author: c.author,
+                body: c.body,
+                created_at: time(c.created_at),
+            })
+            .collect())
+    }
+    /// The contract of the case.
+    async fn contract(&self, ctx: &Context<'_>) -> Result<Option<Contract>> {
+        let store = &ctx.data_unchecked::<Ctx>().store;
+        match contracts::by_id(store.pool(), self.row.contract_id)
+            .await
+            .map_err(errors::store)?
+        {
+            Some(row) => Contract::visible(ctx, row).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// A reseller.
+#[derive(SimpleObject, Clone)]
+pub struct Reseller {
+    pub id: ID,
+    pub name: String,
+}
+
+impl From<resellers::ResellerRow> for Reseller {
+    fn from(r: resellers::ResellerRow) -> Self {
+        Reseller {
+            id: ids::encode(Kind::Reseller, r.id),
+            name: r.name,
+        }
+    }
+}
+
+/// Whether a reseller may read a contract's cases (R18).
+#[derive(SimpleObject, Clone)]
+pub struct ResellerCaseAccess {
+    pub reseller: Reseller,
+    pub can_view_cases: bool,
+}
+
+/// How to search a contract's cases (R17).
+#[derive(InputObject, Clone, Default)]
+pub struct SupportCaseSearch {
+    /// Submitted on or after this day.
+    pub from: Option<Date>,
+    /// Submitted on or before this day.
+    pub to: Option<Date>,
+    /// Words in the subject or description.
+    pub keyword: Option<String>,
+    pub case_id: Option<String>,
+    /// Only cases I created.
+    pub only_mine: Option<bool>,
+}
+
+fn day_ms(d: chrono::NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp_millis()
+}
+
+/// `Contract.supportCases`: for whoever may see the contract's cases (R17, R18).
+pub async fn contract_cases(
+    ctx: &Context<'_>,
+    contract: &Contract,
+    search: Option<SupportCaseSearch>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Option<Connection<String, SupportCase, ConnectionFields>>> {
+    if !contract.allows(ctx, &Action::ViewCases) {
+        return Ok(None);
+    }
+    let c = ctx.data_unchecked::<Ctx>();
+    let (limit, offset) = page_args(first, after.as_deref())?;
+    let search = search.unwrap_or_default();
+    let keyword = match search.keyword.as_deref().map(str::trim) {
+        Some(k) if k.chars().count() > 100 => {
+            return Err(async_graphql::Error::new(
+                "keyword is at most 100 characters",
+            ));
+        }
+        Some(k) if !k.is_empty() => Some(k.to_string()),
+        _ => None,
+    };
+    let query = CaseSearch {
+        from: search.from.map(|d| day_ms(d.0)),
+        to: search.to.map(|d| day_ms(d.0) + 24 * 3600 * 1000),
+        keyword,
+        case_id: search
+            .case_id
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+        submitter: if search.only_mine.unwrap_or(false) {
+            Some(c.user.as_ref().map_or(0, |u| u.id))
+        } else {
+            None
+        },
+    };
+    let (rows, total) = cases::search(c.store.pool(), contract.row.id, &query, offset, limit + 1)
+        .await
+        .map_err(errors::store)?;
+    let nodes = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (offset + i as i64 + 1, SupportCase { row: Arc::new(r) }))
+        .collect();
+    Ok(Some(connection(nodes, limit, offset > 0, total)))
+}
+
+/// A case by its case ID, if the caller may see its contract's cases.
+pub async fn case_by_case_id(ctx: &Context<'_>, case_id: &str) -> Result<Option<SupportCase>> {
+    let c = ctx.data_unchecked::<Ctx>();
+    let Some(row) = cases::by_case_id(c.store.pool(), case_id.trim())
+        .await
+        .map_err(errors::store)?
+    else {
+        return Ok(None);
+    };
+    visible_case(ctx, row).await
+}
+
+/// The case, if the caller may read its contract's cases.
+pub async fn visible_case(ctx: &Context<'_>, row: CaseRow) -> Result<Option<SupportCase>> {
+    let c = ctx.data_unchecked::<Ctx>();
+    let Some(contract) = contracts::by_id(c.store.pool(), row.contract_id)
+        .await
+        .map_err(errors::store)?
+    else {
+        return Ok(None);
+    };
+    let standing = contract_standing(ctx, &contract).await?;
+    match decide(c.principal, standing.as_ref(), &Action::ViewCases) {
+        Decision::Allow => Ok(Some(SupportCase { row: Arc::new(row) })),
+        Decision::Unauthenticated => Err(errors::unauthenticated()),
+        _ => Ok(None),
+    }
+}
+
+/// The View Cases settings of a contract, for admins.
+pub async fn reseller_access_of(
+    ctx: &Context<'_>,
+    contract_id: i64,
+) -> Result<Vec<ResellerCaseAccess>> {
+    let store = &ctx.data_unchecked::<Ctx>().store;
+    Ok(resellers::case_access(store.pool(), contract_id)
+        .await
+        .map_err(errors::store)?
+        .into_iter()
+        .map(|(r, can_view_cases)| ResellerCaseAccess {
+            reseller: r.into(),
+            can_view_cases,
+        })
+        .collect())
+}
+
+/// The reseller a global ID names, if it exists.
+pub async fn find_reseller(ctx: &Context<'_>, id: &ID) -> Result<Option<resellers::ResellerRow>> {
+    let Some(n) = ids::decode(Kind::Reseller, id) else {
+        return Ok(None);
+    };
+    let store = &ctx.data_unchecked::<Ctx>().store;
+    resellers::by_id(store.pool(), n)
+        .await
+        .map_err(errors::store)
+}
+
+/// Checks that the caller is not anonymous (for subscriptions and staff-or-user queries).
+pub fn signed_in(ctx: &Context<'_>) -> Result<()> {
+    if ctx.data_unchecked::<Ctx>().principal == Principal::Anonymous {
+        return Err(errors::unauthenticated());
+    }
+    Ok(())
+}
+
+pub(crate) async fn contract_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Contract>> {
+    let c = ctx.data_unchecked::<Ctx>();
+    let Some(row) = contracts::by_id(c.store.pool(), id)
+        .await
+        .map_err(errors::store)?
+    else {
+        return Ok(None);
+    };
+    Contract::visible(ctx, row).await
+}
+
+/// Contracts visible to the caller: staff see all, users those they are members of.
+pub async fn list_contracts(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Connection<String, Contract, ConnectionFields>> {
+    let c = ctx.data_unchecked::<Ctx>();
+    let (limit, after_id) = page_args(first, after.as_deref())?;
+    let pool = c.store.pool();
+    let (rows, total) = match (c.principal, &c.user) {
+        (Principal::Staff, _) => contracts::all(pool, after_id, limit + 1).await,
+        (Principal::User, Some(user)) => {
+            contracts::for_user(pool, user.id, user.reseller_id, after_id, limit + 1).await
+        }
+        _ => return Err(errors::unauthenticated()),
+    }
+    .map_err(errors::store)?;
+    let mut standings = match &c.user {
+        Some(user) => {
+            let mut conn = pool.acquire().await.map_err(|e| errors::internal(&e))?;
+            contracts::standings(&mut conn, user, &rows)
+                .await
+                .map_err(errors::store)?
+        }
+        None => Default::default(),
+    };
+    let nodes = rows
+        .into_iter()
+        .map(|row| {
+            let standing = standings.remove(&row.id);
+            (row.id, Contract::with_standing(row, standing))
+        })
+        .collect();
+    Ok(connection(nodes, limit, after_id > 0, total))
 }
