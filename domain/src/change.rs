@@ -12,7 +12,7 @@
 //! checked here once, on the state after the change, so no command can skip them.
 
 use crate::error::{DomainError, UserErrorCode};
-use crate::policy::{Action, Standing};
+use crate::policy::{Action, Membership, Standing};
 use crate::rules;
 use crate::types::{
     BillingPeriod, ContractStatus, MemberStatus, Person, RenewalKind, Role, SupportLevel,
@@ -241,25 +241,15 @@ impl Snapshot {
     /// What the policy judges: `user`'s standing on this contract. `reseller_views_cases` is
     /// whether the user's reseller may read the contract's cases (R18).
     pub fn standing(&self, user: i64, reseller_views_cases: bool) -> Standing {
-        let support_level = Some(self.contract.support);
-        let Some(m) = self.members.get(&user) else {
-            return Standing {
-                support_level,
-                reseller_views_cases,
-                ..Standing::default()
-            };
-        };
-        Standing {
-            member: true,
+        let membership = self.members.get(&user).map(|m| Membership {
             is_manager: m.is_manager,
+            designated_caller: m.designated,
+            web_support: m.web_support,
             coordinates: self.coordinates(user),
             products: m.products.clone(),
-            web_support: m.web_support,
-            named_caller: self.is_named_caller(m),
             coordinator_terms_accepted: m.coordinator_terms_accepted,
-            reseller_views_cases,
-            support_level,
-        }
+        });
+        Standing::new(self.contract.support, membership, reseller_views_cases)
     }
 
     fn describe(&self, m: Option<&MemberFacts>) -> Value {

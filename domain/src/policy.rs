@@ -36,7 +36,50 @@ pub struct Standing {
     pub support_level: Option<SupportLevel>,
 }
 
+/// What storage knows of a member, for [`Standing::new`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Membership {
+    pub is_manager: bool,
+    pub designated_caller: bool,
+    pub web_support: bool,
+    pub coordinates: BTreeSet<i64>,
+    pub products: BTreeSet<i64>,
+    pub coordinator_terms_accepted: bool,
+}
+
 impl Standing {
+    /// The one way a standing is built, for reads and changes alike: a member's from their
+    /// membership, anyone else's from whether their reseller may read the contract's cases.
+    pub fn new(
+        support: SupportLevel,
+        membership: Option<Membership>,
+        reseller_views_cases: bool,
+    ) -> Standing {
+        let Some(m) = membership else {
+            return Standing {
+                support_level: Some(support),
+                reseller_views_cases,
+                ..Standing::default()
+            };
+        };
+        Standing {
+            member: true,
+            is_manager: m.is_manager,
+            named_caller: crate::rules::is_named_caller(
+                support,
+                m.is_manager,
+                !m.coordinates.is_empty(),
+                m.designated_caller,
+            ),
+            coordinates: m.coordinates,
+            products: m.products,
+            web_support: m.web_support,
+            coordinator_terms_accepted: m.coordinator_terms_accepted,
+            reseller_views_cases,
+            support_level: Some(support),
+        }
+    }
+
     pub fn is_coordinator(&self) -> bool {
         !self.coordinates.is_empty()
     }

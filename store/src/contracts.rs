@@ -8,8 +8,8 @@ use crate::outbox::{self, Job};
 use crate::users::{self, UserRow};
 use crate::{Store, StoreError, StoreResult, Tx, flag, now_ms, secret};
 use roster_domain::email_kind::EmailKind;
-use roster_domain::policy::Standing;
-use roster_domain::rules::{self, Order};
+use roster_domain::policy::{Membership, Standing};
+use roster_domain::rules::Order;
 use roster_domain::{
     BillingPeriod, ContractStatus, Day, DomainError, RenewalKind, SupportLevel, UserErrorCode,
 };
@@ -227,7 +227,6 @@ pub async fn standing(
     user: &UserRow,
     contract: &ContractRow,
 ) -> StoreResult<Standing> {
-    let support_level = Some(contract.support_level);
     let m: Option<MembershipFlags> = sqlx::query_as(
         "SELECT is_manager, designated_caller, web_support FROM memberships \
          WHERE contract_id = $1 AND user_id = $2",
@@ -241,11 +240,11 @@ pub async fn standing(
         None => false,
     };
     let Some(m) = m else {
-        return Ok(Standing {
-            support_level,
+        return Ok(Standing::new(
+            contract.support_level,
+            None,
             reseller_views_cases,
-            ..Standing::default()
-        });
+        ));
     };
     let coordinates: Vec<(i64,)> = sqlx::query_as(
         "SELECT id FROM contract_products WHERE contract_id = $1 AND coordinator_user_id = $2",
@@ -261,25 +260,19 @@ pub async fn standing(
     .bind(user.id)
     .fetch_all(&mut *conn)
     .await?;
-    let coordinates: std::collections::BTreeSet<i64> =
-        coordinates.into_iter().map(|(id,)| id).collect();
-    let named_caller = rules::is_named_caller(
-        contract.support_level,
-        flag(m.is_manager),
-        !coordinates.is_empty(),
-        flag(m.designated_caller),
-    );
-    Ok(Standing {
-        member: true,
+    let membership = Membership {
         is_manager: flag(m.is_manager),
-        products: products.into_iter().map(|(id,)| id).collect(),
+        designated_caller: flag(m.designated_caller),
         web_support: flag(m.web_support),
-        coordinates,
-        named_caller,
+        coordinates: coordinates.into_iter().map(|(id,)| id).collect(),
+        products: products.into_iter().map(|(id,)| id).collect(),
         coordinator_terms_accepted: user.coordinator_terms_at.is_some(),
+    };
+    Ok(Standing::new(
+        contract.support_level,
+        Some(membership),
         reseller_views_cases,
-        support_level,
-    })
+    ))
 }
 
 /// What `user` is to each of `contracts`, in one statement however many contracts there are
@@ -323,39 +316,28 @@ pub async fn standings(
         .collect();
     let mut out = BTreeMap::new();
     for contract in contracts {
-        let support_level = Some(contract.support_level);
         let coordinates: BTreeSet<i64> = coordinated
             .iter()
             .filter(|(c, _)| *c == contract.id)
             .map(|(_, cp)| *cp)
             .collect();
-        let standing = match members.get(&contract.id) {
-            None => Standing {
-                support_level,
-                reseller_views_cases: readable.contains(&contract.id),
-                ..Standing::default()
-            },
-            Some((m, d, w)) => Standing {
-                member: true,
-                is_manager: flag(*m),
-                products: held
-                    .iter()
-                    .filter(|(c, _)| *c == contract.id)
-                    .map(|(_, cp)| *cp)
-                    .collect(),
-                web_support: flag(*w),
-                named_caller: rules::is_named_caller(
-                    contract.support_level,
-                    flag(*m),
-                    !coordinates.is_empty(),
-                    flag(*d),
-                ),
-                coordinates,
-                coordinator_terms_accepted: user.coordinator_terms_at.is_some(),
-                reseller_views_cases: readable.contains(&contract.id),
-                support_level,
-            },
-        };
+        let membership = members.get(&contract.id).map(|(m, d, w)| Membership {
+            is_manager: flag(*m),
+            designated_caller: flag(*d),
+            web_support: flag(*w),
+            coordinates,
+            products: held
+                .iter()
+                .filter(|(c, _)| *c == contract.id)
+                .map(|(_, cp)| *cp)
+                .collect(),
+            coordinator_terms_accepted: user.coordinator_terms_at.is_some(),
+        });
+        let standing = Standing::new(
+            contract.support_level,
+            membership,
+            readable.contains(&contract.id),
+        );
         out.insert(contract.id, standing);
     }
     Ok(out)
