@@ -2,6 +2,7 @@
 
 use super::context::Ctx;
 use super::errors;
+use super::errors::Result;
 use super::events::Event;
 use super::ids::{self, Kind};
 use super::mutation::{Gate, PersonInput, gate};
@@ -10,7 +11,7 @@ use super::objects::{
     reseller_access_of,
 };
 use super::scalars::UserError;
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use roster_domain::policy::Action;
 use roster_domain::{DomainError, MAX_TEXT_LEN, parse_multiline, parse_text};
 use roster_store::cases::{self, CaseRow, NewCase};
@@ -115,17 +116,12 @@ async fn staff_case(ctx: &Context<'_>, id: &ID, action: Action) -> Result<Option
     let Some(pk) = ids::decode(Kind::SupportCase, id) else {
         return Ok(None);
     };
-    cases::by_pk(c.store.pool(), pk)
-        .await
-        .map_err(errors::store)
+    Ok(cases::by_pk(c.store.pool(), pk).await?)
 }
 
 async fn reload_contract(ctx: &Context<'_>, id: i64) -> Result<Option<Contract>> {
     let store = &ctx.data_unchecked::<Ctx>().store;
-    match contracts::by_id(store.pool(), id)
-        .await
-        .map_err(errors::store)?
-    {
+    match contracts::by_id(store.pool(), id).await? {
         Some(row) => Contract::visible(ctx, row).await,
         None => Ok(None),
     }
@@ -201,8 +197,7 @@ impl CasesMutation {
                 proposed_manager: None,
             },
         )
-        .await
-        .map_err(errors::store)?;
+        .await?;
         Ok(case_changed(
             c,
             row,
@@ -239,8 +234,7 @@ impl CasesMutation {
             input.status.map(CaseStatus::as_str),
             comment.as_deref(),
         )
-        .await
-        .map_err(errors::store)?;
+        .await?;
         Ok(case_changed(c, row, None))
     }
 
@@ -301,8 +295,7 @@ impl CasesMutation {
                 proposed_manager: Some(&person),
             },
         )
-        .await
-        .map_err(errors::store)?;
+        .await?;
         Ok(case_changed(c, row, None))
     }
 
@@ -368,9 +361,7 @@ impl CasesMutation {
             )));
         };
         let contract_id = auth.contract_id();
-        resellers::set_case_access(auth, reseller.id, input.can_view_cases)
-            .await
-            .map_err(errors::store)?;
+        resellers::set_case_access(auth, reseller.id, input.can_view_cases).await?;
         c.committed(Event::ContractChanged {
             contract_id,
             kind: "reseller_access".into(),
@@ -465,9 +456,7 @@ impl CasesMutation {
                 });
             }
         };
-        let r = resellers::create(c.store.pool(), &name)
-            .await
-            .map_err(errors::store)?;
+        let r = resellers::create(c.store.pool(), &name).await?;
         Ok(ResellerPayload {
             reseller: Some(r.into()),
             user: None,
@@ -498,9 +487,7 @@ impl CasesMutation {
             Ok(p) => p,
             Err(e) => return Ok(refused(one(e))),
         };
-        let user = resellers::add_user(&c.store, &c.actor(), &reseller, &person)
-            .await
-            .map_err(errors::store)?;
+        let user = resellers::add_user(&c.store, &c.actor(), &reseller, &person).await?;
         c.wake.notify_one();
         Ok(ResellerPayload {
             reseller: Some(reseller.into()),

@@ -65,6 +65,46 @@ pub fn change_refusals(err: ChangeError) -> Result<Vec<UserError>, Error> {
     }
 }
 
+/// What a resolver fails with. Every failure becomes a GraphQL error through this one
+/// conversion: a store or database failure is logged here, once, and reaches the client as
+/// `INTERNAL`; a GraphQL error (UNAUTHENTICATED, FORBIDDEN, a bad argument) passes as it is.
+/// It has no `Display`, so nothing can turn it into a client message by accident.
+#[derive(Debug)]
+pub struct ApiError(Error);
+
+/// The result of a resolver: `?` on a store call converts through [`ApiError`].
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        e.0
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError(store(e))
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError(internal(&e))
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError(internal(&format!("{e:#}")))
+    }
+}
+
 impl From<DomainError> for UserError {
     fn from(e: DomainError) -> Self {
         UserError {
@@ -91,6 +131,35 @@ mod tests {
         assert_eq!(code_of(&forbidden()), "\"FORBIDDEN\"");
         assert_eq!(code_of(&internal(&"boom")), "\"INTERNAL\"");
         assert_eq!(internal(&"secret detail").message, "internal error");
+    }
+
+    #[test]
+    fn store_failures_reach_the_client_as_internal_without_their_detail() {
+        let e: Error = ApiError::from(StoreError::Corrupt("secret detail".into())).into();
+        assert_eq!(code_of(&e), "\"INTERNAL\"");
+        assert_eq!(e.message, "internal error");
+        let passed: Error = ApiError::from(forbidden()).into();
+        assert_eq!(code_of(&passed), "\"FORBIDDEN\"");
+    }
+
+    #[test]
+    fn refused_changes_map_to_top_level_errors_or_user_errors() {
+        use roster_store::change::ChangeError;
+        assert_eq!(
+            code_of(&change_refusals(ChangeError::Forbidden).unwrap_err()),
+            "\"FORBIDDEN\""
+        );
+        assert_eq!(
+            code_of(&change_refusals(ChangeError::Unauthenticated).unwrap_err()),
+            "\"UNAUTHENTICATED\""
+        );
+        let not_found = change_refusals(ChangeError::NotFound).unwrap();
+        assert_eq!(
+            not_found[0].code,
+            super::super::scalars::UserErrorCodeGql::NotFound
+        );
+        let internal = change_refusals(ChangeError::Failed(StoreError::Corrupt("x".into())));
+        assert_eq!(code_of(&internal.unwrap_err()), "\"INTERNAL\"");
     }
 
     #[test]

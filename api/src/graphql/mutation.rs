@@ -3,12 +3,13 @@
 
 use super::context::Ctx;
 use super::errors;
+use super::errors::Result;
 use super::objects::{Contract, User};
 use super::scalars::{
     BillingPeriodGql, Date, RenewalKindGql, SupportLevelGql, TermsKindGql, UserError,
 };
 use crate::passwords;
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use roster_domain::policy::Action;
 use roster_domain::rules::{self, OrderRequest};
 use roster_domain::{DomainError, Person, UserErrorCode, check_password};
@@ -233,9 +234,7 @@ impl CoreMutation {
             return Ok(invalid());
         }
         let user = match roster_domain::Email::parse(&input.email) {
-            Ok(email) => users::by_email(c.store.pool(), &email)
-                .await
-                .map_err(errors::store)?,
+            Ok(email) => users::by_email(c.store.pool(), &email).await?,
             Err(_) => None,
         };
         // Unknown users cost a hash too, so timing does not tell which emails exist.
@@ -243,9 +242,7 @@ impl CoreMutation {
             .as_ref()
             .and_then(|u| u.password_hash.clone())
             .unwrap_or_else(|| passwords::DUMMY_HASH.clone());
-        let ok = passwords::verify(input.password, stored)
-            .await
-            .map_err(|e| errors::internal(&e))?;
+        let ok = passwords::verify(input.password, stored).await?;
         let Some(user) = user.filter(|u| ok && u.is_activated()) else {
             c.throttle.failed(input.email.trim());
             return Ok(invalid());
@@ -280,13 +277,9 @@ impl CoreMutation {
                 ..SignInPayload::default()
             });
         }
-        let hash = passwords::hash(input.password)
-            .await
-            .map_err(|e| errors::internal(&e))?;
-        let mut tx = c.store.begin().await.map_err(errors::store)?;
-        let Some(user_id) = auth::consume_activation_token(&mut tx, input.token.trim())
-            .await
-            .map_err(errors::store)?
+        let hash = passwords::hash(input.password).await?;
+        let mut tx = c.store.begin().await?;
+        let Some(user_id) = auth::consume_activation_token(&mut tx, input.token.trim()).await?
         else {
             return Ok(SignInPayload {
                 user_errors: refused(
@@ -299,19 +292,11 @@ impl CoreMutation {
                 ..SignInPayload::default()
             });
         };
-        users::set_password(&mut tx, user_id, &hash)
-            .await
-            .map_err(errors::store)?;
-        users::record_sign_in(&mut tx, user_id)
-            .await
-            .map_err(errors::store)?;
-        let token = auth::create_session(&mut tx, user_id)
-            .await
-            .map_err(errors::store)?;
-        tx.commit().await.map_err(|e| errors::internal(&e))?;
-        let user = users::by_id(c.store.pool(), user_id)
-            .await
-            .map_err(errors::store)?;
+        users::set_password(&mut tx, user_id, &hash).await?;
+        users::record_sign_in(&mut tx, user_id).await?;
+        let token = auth::create_session(&mut tx, user_id).await?;
+        tx.commit().await?;
+        let user = users::by_id(c.store.pool(), user_id).await?;
         Ok(SignInPayload {
             token: Some(token),
             user: user.map(|u| User(Arc::new(u))),
@@ -324,9 +309,7 @@ impl CoreMutation {
         let c = ctx.data_unchecked::<Ctx>();
         c.require_user()?;
         let token = c.token.as_deref().unwrap_or_default();
-        let signed_out = auth::revoke_session(c.store.pool(), token)
-            .await
-            .map_err(errors::store)?;
+        let signed_out = auth::revoke_session(c.store.pool(), token).await?;
         Ok(SignOutPayload {
             signed_out,
             user_errors: vec![],
@@ -350,9 +333,7 @@ impl CoreMutation {
         }
         let stored = user.password_hash.clone().unwrap_or_default();
         let ok = input.current_password.len() <= 256
-            && passwords::verify(input.current_password, stored)
-                .await
-                .map_err(|e| errors::internal(&e))?;
+            && passwords::verify(input.current_password, stored).await?;
         if !ok {
             return Ok(refuse(
                 DomainError::new(
@@ -362,17 +343,12 @@ impl CoreMutation {
                 .at(["currentPassword"]),
             ));
         }
-        let hash = passwords::hash(input.new_password)
-            .await
-            .map_err(|e| errors::internal(&e))?;
-        let mut tx = c.store.begin().await.map_err(errors::store)?;
-        users::set_password(&mut tx, user.id, &hash)
-            .await
-            .map_err(errors::store)?;
+        let hash = passwords::hash(input.new_password).await?;
+        let mut tx = c.store.begin().await?;
+        users::set_password(&mut tx, user.id, &hash).await?;
         auth::revoke_other_sessions(&mut tx, user.id, c.token.as_deref().unwrap_or_default())
-            .await
-            .map_err(errors::store)?;
-        tx.commit().await.map_err(|e| errors::internal(&e))?;
+            .await?;
+        tx.commit().await?;
         Ok(ChangePasswordPayload {
             user: Some(User(user)),
             user_errors: vec![],
@@ -387,12 +363,8 @@ impl CoreMutation {
     ) -> Result<UserPayload> {
         let c = ctx.data_unchecked::<Ctx>();
         let user = c.require_user()?;
-        users::accept_terms(c.store.pool(), user.id, input.kind.into())
-            .await
-            .map_err(errors::store)?;
-        let user = users::by_id(c.store.pool(), user.id)
-            .await
-            .map_err(errors::store)?;
+        users::accept_terms(c.store.pool(), user.id, input.kind.into()).await?;
+        let user = users::by_id(c.store.pool(), user.id).await?;
         Ok(UserPayload {
             user: user.map(|u| User(Arc::new(u))),
             user_errors: vec![],
@@ -418,12 +390,8 @@ impl CoreMutation {
             Ok(p) => p,
             Err(e) => return Ok(refuse(e)),
         };
-        users::update_profile(c.store.pool(), user.id, &person)
-            .await
-            .map_err(errors::store)?;
-        let user = users::by_id(c.store.pool(), user.id)
-            .await
-            .map_err(errors::store)?;
+        users::update_profile(c.store.pool(), user.id, &person).await?;
+        let user = users::by_id(c.store.pool(), user.id).await?;
         Ok(UserPayload {
             user: user.map(|u| User(Arc::new(u))),
             user_errors: vec![],
@@ -432,14 +400,10 @@ impl CoreMutation {
 }
 
 async fn start_session(c: &Ctx, user_id: i64) -> Result<String> {
-    let mut tx = c.store.begin().await.map_err(errors::store)?;
-    users::record_sign_in(&mut tx, user_id)
-        .await
-        .map_err(errors::store)?;
-    let token = auth::create_session(&mut tx, user_id)
-        .await
-        .map_err(errors::store)?;
-    tx.commit().await.map_err(|e| errors::internal(&e))?;
+    let mut tx = c.store.begin().await?;
+    users::record_sign_in(&mut tx, user_id).await?;
+    let token = auth::create_session(&mut tx, user_id).await?;
+    tx.commit().await?;
     Ok(token)
 }
 

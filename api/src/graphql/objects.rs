@@ -4,10 +4,11 @@
 
 use super::context::{Ctx, contract_standing};
 use super::errors;
+use super::errors::Result;
 use super::ids::{self, Kind};
 use super::scalars::*;
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use roster_domain::SupportLevel;
 use roster_domain::policy::{Action, Decision, Principal, Standing, decide};
 use roster_domain::rules;
@@ -73,7 +74,7 @@ impl Contract {
         let c = ctx.data_unchecked::<Ctx>();
         match decide(c.principal, standing.as_ref(), &Action::ViewContract) {
             Decision::Allow => Ok(Some(Contract::with_standing(row, standing))),
-            Decision::Unauthenticated => Err(errors::unauthenticated()),
+            Decision::Unauthenticated => Err(errors::unauthenticated().into()),
             _ => Ok(None),
         }
     }
@@ -94,8 +95,7 @@ impl Contract {
         let rows = self
             .products
             .get_or_try_init(|| contracts::products(store.pool(), self.row.id))
-            .await
-            .map_err(errors::store)?;
+            .await?;
         Ok(rows)
     }
 
@@ -159,9 +159,7 @@ impl Contract {
             return Ok(None);
         }
         let store = &ctx.data_unchecked::<Ctx>().store;
-        let cm = contracts::manager(store.pool(), self.row.id)
-            .await
-            .map_err(errors::store)?;
+        let cm = contracts::manager(store.pool(), self.row.id).await?;
         Ok(Some(User(Arc::new(cm))))
     }
     /// The contract's products; serial numbers, keys and seats only for those who may see them.
@@ -209,9 +207,7 @@ impl Contract {
         });
         let search = match search.as_deref().map(str::trim) {
             Some(s) if s.chars().count() > 100 => {
-                return Err(async_graphql::Error::new(
-                    "search is at most 100 characters",
-                ));
+                return Err(async_graphql::Error::new("search is at most 100 characters").into());
             }
             Some(s) if !s.is_empty() => Some(s.to_string()),
             _ => None,
@@ -226,11 +222,7 @@ impl Contract {
             search,
         };
         let store = &ctx.data_unchecked::<Ctx>().store;
-        let mut conn = store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| errors::internal(&e))?;
+        let mut conn = store.pool().acquire().await?;
         let (rows, total) = roster_store::members::page(
             &mut conn,
             self.row.id,
@@ -239,8 +231,7 @@ impl Contract {
             offset,
             limit + 1,
         )
-        .await
-        .map_err(errors::store)?;
+        .await?;
         drop(conn);
         let members = Member::wrap(ctx, self, rows).await?;
         let nodes = members
@@ -274,7 +265,8 @@ impl Contract {
                 None => {
                     return Err(async_graphql::Error::new(
                         "actor is a user ID, staff:<id> or system",
-                    ));
+                    )
+                    .into());
                 }
             }),
         };
@@ -292,8 +284,7 @@ impl Contract {
             before,
             limit + 1,
         )
-        .await
-        .map_err(errors::store)?;
+        .await?;
         let nodes = rows
             .into_iter()
             .map(|r| {
@@ -346,8 +337,7 @@ impl Contract {
         }
         let store = &ctx.data_unchecked::<Ctx>().store;
         Ok(roster_store::resellers::by_id(store.pool(), id)
-            .await
-            .map_err(errors::store)?
+            .await?
             .map(Into::into))
     }
 
@@ -358,14 +348,8 @@ impl Contract {
             return Ok(vec![]);
         }
         let store = &ctx.data_unchecked::<Ctx>().store;
-        let mut conn = store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| errors::internal(&e))?;
-        let facts = roster_store::members::advice_facts(&mut conn, self.row.id)
-            .await
-            .map_err(errors::store)?;
+        let mut conn = store.pool().acquire().await?;
+        let facts = roster_store::members::advice_facts(&mut conn, self.row.id).await?;
         Ok(roster_domain::advice::advice(&facts)
             .into_iter()
             .map(|(code, message)| Advice {
@@ -389,11 +373,8 @@ impl Contract {
         let before = if after_id > 0 { after_id } else { i64::MAX };
         let store = &ctx.data_unchecked::<Ctx>().store;
         let rows = roster_store::emails::for_contract(store.pool(), self.row.id, before, limit + 1)
-            .await
-            .map_err(errors::store)?;
-        let total = roster_store::emails::count_for_contract(store.pool(), self.row.id)
-            .await
-            .map_err(errors::store)?;
+            .await?;
+        let total = roster_store::emails::count_for_contract(store.pool(), self.row.id).await?;
         let time = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
         let nodes = rows
             .into_iter()
@@ -550,9 +531,7 @@ impl ContractProduct {
             return load_user(ctx, id).await;
         }
         let store = &ctx.data_unchecked::<Ctx>().store;
-        let cm = contracts::manager(store.pool(), self.row.contract_id)
-            .await
-            .map_err(errors::store)?;
+        let cm = contracts::manager(store.pool(), self.row.contract_id).await?;
         Ok(Some(User(Arc::new(cm))))
     }
 }
@@ -560,8 +539,7 @@ impl ContractProduct {
 async fn load_user(ctx: &Context<'_>, id: i64) -> Result<Option<User>> {
     let store = &ctx.data_unchecked::<Ctx>().store;
     Ok(roster_store::users::by_id(store.pool(), id)
-        .await
-        .map_err(errors::store)?
+        .await?
         .map(|u| User(Arc::new(u))))
 }
 
@@ -796,10 +774,7 @@ impl SupportCase {
             return Ok(None);
         };
         let store = &ctx.data_unchecked::<Ctx>().store;
-        let Some(row) = contracts::product_by_id(store.pool(), id)
-            .await
-            .map_err(errors::store)?
-        else {
+        let Some(row) = contracts::product_by_id(store.pool(), id).await? else {
             return Ok(None);
         };
         // What the reader may see of the product is what they may see on its contract.
@@ -820,8 +795,7 @@ impl SupportCase {
     async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<CaseComment>> {
         let store = &ctx.data_unchecked::<Ctx>().store;
         Ok(cases::comments(store.pool(), self.row.id)
-            .await
-            .map_err(errors::store)?
+            .await?
             .into_iter()
             .map(|c| CaseComment {
                 author: c.author,
@@ -833,10 +807,7 @@ impl SupportCase {
     /// The contract of the case.
     async fn contract(&self, ctx: &Context<'_>) -> Result<Option<Contract>> {
         let store = &ctx.data_unchecked::<Ctx>().store;
-        match contracts::by_id(store.pool(), self.row.contract_id)
-            .await
-            .map_err(errors::store)?
-        {
+        match contracts::by_id(store.pool(), self.row.contract_id).await? {
             Some(row) => Contract::visible(ctx, row).await,
             None => Ok(None),
         }
@@ -903,9 +874,7 @@ pub async fn contract_cases(
     let search = search.unwrap_or_default();
     let keyword = match search.keyword.as_deref().map(str::trim) {
         Some(k) if k.chars().count() > 100 => {
-            return Err(async_graphql::Error::new(
-                "keyword is at most 100 characters",
-            ));
+            return Err(async_graphql::Error::new("keyword is at most 100 characters").into());
         }
         Some(k) if !k.is_empty() => Some(k.to_string()),
         _ => None,
@@ -924,9 +893,8 @@ pub async fn contract_cases(
             None
         },
     };
-    let (rows, total) = cases::search(c.store.pool(), contract.row.id, &query, offset, limit + 1)
-        .await
-        .map_err(errors::store)?;
+    let (rows, total) =
+        cases::search(c.store.pool(), contract.row.id, &query, offset, limit + 1).await?;
     let nodes = rows
         .into_iter()
         .enumerate()
@@ -938,10 +906,7 @@ pub async fn contract_cases(
 /// A case by its case ID, if the caller may see its contract's cases.
 pub async fn case_by_case_id(ctx: &Context<'_>, case_id: &str) -> Result<Option<SupportCase>> {
     let c = ctx.data_unchecked::<Ctx>();
-    let Some(row) = cases::by_case_id(c.store.pool(), case_id.trim())
-        .await
-        .map_err(errors::store)?
-    else {
+    let Some(row) = cases::by_case_id(c.store.pool(), case_id.trim()).await? else {
         return Ok(None);
     };
     visible_case(ctx, row).await
@@ -950,16 +915,13 @@ pub async fn case_by_case_id(ctx: &Context<'_>, case_id: &str) -> Result<Option<
 /// The case, if the caller may read its contract's cases.
 pub async fn visible_case(ctx: &Context<'_>, row: CaseRow) -> Result<Option<SupportCase>> {
     let c = ctx.data_unchecked::<Ctx>();
-    let Some(contract) = contracts::by_id(c.store.pool(), row.contract_id)
-        .await
-        .map_err(errors::store)?
-    else {
+    let Some(contract) = contracts::by_id(c.store.pool(), row.contract_id).await? else {
         return Ok(None);
     };
     let standing = contract_standing(ctx, &contract).await?;
     match decide(c.principal, standing.as_ref(), &Action::ViewCases) {
         Decision::Allow => Ok(Some(SupportCase { row: Arc::new(row) })),
-        Decision::Unauthenticated => Err(errors::unauthenticated()),
+        Decision::Unauthenticated => Err(errors::unauthenticated().into()),
         _ => Ok(None),
     }
 }
@@ -971,8 +933,7 @@ pub async fn reseller_access_of(
 ) -> Result<Vec<ResellerCaseAccess>> {
     let store = &ctx.data_unchecked::<Ctx>().store;
     Ok(resellers::case_access(store.pool(), contract_id)
-        .await
-        .map_err(errors::store)?
+        .await?
         .into_iter()
         .map(|(r, can_view_cases)| ResellerCaseAccess {
             reseller: r.into(),
@@ -987,25 +948,20 @@ pub async fn find_reseller(ctx: &Context<'_>, id: &ID) -> Result<Option<reseller
         return Ok(None);
     };
     let store = &ctx.data_unchecked::<Ctx>().store;
-    resellers::by_id(store.pool(), n)
-        .await
-        .map_err(errors::store)
+    Ok(resellers::by_id(store.pool(), n).await?)
 }
 
 /// Checks that the caller is not anonymous (for subscriptions and staff-or-user queries).
 pub fn signed_in(ctx: &Context<'_>) -> Result<()> {
     if ctx.data_unchecked::<Ctx>().principal == Principal::Anonymous {
-        return Err(errors::unauthenticated());
+        return Err(errors::unauthenticated().into());
     }
     Ok(())
 }
 
 pub(crate) async fn contract_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Contract>> {
     let c = ctx.data_unchecked::<Ctx>();
-    let Some(row) = contracts::by_id(c.store.pool(), id)
-        .await
-        .map_err(errors::store)?
-    else {
+    let Some(row) = contracts::by_id(c.store.pool(), id).await? else {
         return Ok(None);
     };
     Contract::visible(ctx, row).await
@@ -1025,15 +981,12 @@ pub async fn list_contracts(
         (Principal::User, Some(user)) => {
             contracts::for_user(pool, user.id, user.reseller_id, after_id, limit + 1).await
         }
-        _ => return Err(errors::unauthenticated()),
-    }
-    .map_err(errors::store)?;
+        _ => return Err(errors::unauthenticated().into()),
+    }?;
     let mut standings = match &c.user {
         Some(user) => {
-            let mut conn = pool.acquire().await.map_err(|e| errors::internal(&e))?;
-            contracts::standings(&mut conn, user, &rows)
-                .await
-                .map_err(errors::store)?
+            let mut conn = pool.acquire().await?;
+            contracts::standings(&mut conn, user, &rows).await?
         }
         None => Default::default(),
     };

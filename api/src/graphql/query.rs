@@ -2,6 +2,7 @@
 
 use super::context::Ctx;
 use super::errors;
+use super::errors::Result;
 use super::ids::{self, Kind};
 use super::objects::{
     Contract, ContractProduct, SupportCase, User, Viewer, case_by_case_id, contract_by_id,
@@ -9,7 +10,7 @@ use super::objects::{
 };
 use super::scalars::ConnectionFields;
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, Interface, Object, Result};
+use async_graphql::{Context, ID, Interface, Object};
 use roster_domain::policy::{Action, Principal};
 use roster_store::{contracts, users};
 use std::sync::Arc;
@@ -31,7 +32,7 @@ impl Query {
     /// The caller: the signed-in user or staff key, with the contracts it can see.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
         if ctx.data_unchecked::<Ctx>().principal == Principal::Anonymous {
-            return Err(errors::unauthenticated());
+            return Err(errors::unauthenticated().into());
         }
         Ok(Viewer)
     }
@@ -40,7 +41,7 @@ impl Query {
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let c = ctx.data_unchecked::<Ctx>();
         if c.principal == Principal::Anonymous {
-            return Err(errors::unauthenticated());
+            return Err(errors::unauthenticated().into());
         }
         let Some((kind, n)) = ids::decode_any(&id) else {
             return Ok(None);
@@ -48,10 +49,7 @@ impl Query {
         match kind {
             Kind::Contract => Ok(contract_by_id(ctx, n).await?.map(Node::Contract)),
             Kind::ContractProduct => {
-                let Some(cp) = contracts::product_by_id(c.store.pool(), n)
-                    .await
-                    .map_err(errors::store)?
-                else {
+                let Some(cp) = contracts::product_by_id(c.store.pool(), n).await? else {
                     return Ok(None);
                 };
                 let Some(contract) = contract_by_id(ctx, cp.contract_id).await? else {
@@ -76,15 +74,11 @@ impl Query {
                     return Ok(None);
                 }
                 Ok(users::by_id(c.store.pool(), n)
-                    .await
-                    .map_err(errors::store)?
+                    .await?
                     .map(|u| Node::User(User(Arc::new(u)))))
             }
             Kind::SupportCase => {
-                let Some(row) = roster_store::cases::by_pk(c.store.pool(), n)
-                    .await
-                    .map_err(errors::store)?
-                else {
+                let Some(row) = roster_store::cases::by_pk(c.store.pool(), n).await? else {
                     return Ok(None);
                 };
                 Ok(visible_case(ctx, row).await?.map(Node::SupportCase))
@@ -97,12 +91,9 @@ impl Query {
     async fn contract(&self, ctx: &Context<'_>, number: String) -> Result<Option<Contract>> {
         let c = ctx.data_unchecked::<Ctx>();
         if c.principal == Principal::Anonymous {
-            return Err(errors::unauthenticated());
+            return Err(errors::unauthenticated().into());
         }
-        let Some(row) = contracts::by_number(c.store.pool(), number.trim())
-            .await
-            .map_err(errors::store)?
-        else {
+        let Some(row) = contracts::by_number(c.store.pool(), number.trim()).await? else {
             return Ok(None);
         };
         Contract::visible(ctx, row).await

@@ -3,11 +3,12 @@
 
 use super::context::Ctx;
 use super::errors;
+use super::errors::Result;
 use super::ids::{self, Kind};
 use super::mutation::PersonInput;
 use super::objects::{Contract, Member, User};
 use super::scalars::UserError;
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object};
 use roster_domain::change::{AccessSpec, Command, Resend};
 use roster_domain::{DomainError, UserErrorCode};
 use roster_store::change::Applied;
@@ -144,8 +145,7 @@ impl AssignSoftwareCoordinatorPayload {
         };
         let store = &ctx.data_unchecked::<Ctx>().store;
         Ok(users::by_id(store.pool(), *id)
-            .await
-            .map_err(errors::store)?
+            .await?
             .map(|u| User(Arc::new(u))))
     }
     async fn user_errors(&self) -> &[UserError] {
@@ -159,10 +159,7 @@ async fn contract_after(ctx: &Context<'_>, applied: Option<&Applied>) -> Result<
         return Ok(None);
     };
     let store = &ctx.data_unchecked::<Ctx>().store;
-    match contracts::by_id(store.pool(), a.contract_id)
-        .await
-        .map_err(errors::store)?
-    {
+    match contracts::by_id(store.pool(), a.contract_id).await? {
         Some(row) => Contract::visible(ctx, row).await,
         None => Ok(None),
     }
@@ -183,17 +180,10 @@ async fn load_members(
     ids_in: &[i64],
 ) -> Result<Vec<Member>> {
     let store = &ctx.data_unchecked::<Ctx>().store;
-    let mut conn = store
-        .pool()
-        .acquire()
-        .await
-        .map_err(|e| errors::internal(&e))?;
+    let mut conn = store.pool().acquire().await?;
     let mut out = Vec::new();
     for id in ids_in {
-        if let Some(m) = members::get(&mut conn, contract.row.id, *id)
-            .await
-            .map_err(errors::store)?
-        {
+        if let Some(m) = members::get(&mut conn, contract.row.id, *id).await? {
             out.push(m);
         }
     }

@@ -4,10 +4,11 @@
 
 use super::context::Ctx;
 use super::errors;
+use super::errors::Result;
 use super::events::Event;
 use super::ids::{self, Kind};
 use super::objects::{Contract, SupportCase};
-use async_graphql::{Context, ID, Result, SimpleObject, Subscription as SubscriptionObject};
+use async_graphql::{Context, ID, SimpleObject, Subscription as SubscriptionObject};
 use futures::{Stream, StreamExt as _};
 use roster_domain::policy::{Action, Decision, Principal, decide};
 use roster_store::{cases, contracts};
@@ -26,25 +27,13 @@ pub struct Subscription;
 
 /// Whether the caller may `action` on the contract right now; `None` when it cannot see it.
 async fn allowed(ctx: &Ctx, contract_id: i64, action: &Action) -> Result<Option<Contract>> {
-    let Some(row) = contracts::by_id(ctx.store.pool(), contract_id)
-        .await
-        .map_err(errors::store)?
-    else {
+    let Some(row) = contracts::by_id(ctx.store.pool(), contract_id).await? else {
         return Ok(None);
     };
     let standing = match &ctx.user {
         Some(user) => {
-            let mut conn = ctx
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| errors::internal(&e))?;
-            Some(
-                contracts::standing(&mut conn, user, &row)
-                    .await
-                    .map_err(errors::store)?,
-            )
+            let mut conn = ctx.store.pool().acquire().await?;
+            Some(contracts::standing(&mut conn, user, &row).await?)
         }
         None => None,
     };
@@ -57,12 +46,12 @@ async fn allowed(ctx: &Ctx, contract_id: i64, action: &Action) -> Result<Option<
 async fn start(ctx: &Context<'_>, contract_id: &ID, action: &Action) -> Result<(Ctx, i64)> {
     let c = ctx.data_unchecked::<Ctx>().clone();
     if c.principal == Principal::Anonymous {
-        return Err(errors::unauthenticated());
+        return Err(errors::unauthenticated().into());
     }
     let id = ids::decode(Kind::Contract, contract_id)
         .ok_or_else(|| async_graphql::Error::new("contract not found"))?;
     if allowed(&c, id, action).await?.is_none() {
-        return Err(async_graphql::Error::new("contract not found"));
+        return Err(async_graphql::Error::new("contract not found").into());
     }
     Ok((c, id))
 }
