@@ -334,6 +334,14 @@ string_enum!(
     MemberStatus { Pending => "PENDING", Active => "ACTIVE" }
 );
 string_enum!(
+    /// Where a support case stands (R17).
+    CaseStatus { Open => "OPEN", InProgress => "IN_PROGRESS", Resolved => "RESOLVED", Closed => "CLOSED" }
+);
+string_enum!(
+    /// What a support case is about (R15, R17).
+    CaseKind { General => "GENERAL", ChangeContractManager => "CHANGE_CONTRACT_MANAGER" }
+);
+string_enum!(
     /// Terms a user accepts (R5).
     TermsKind { Subscriber => "SUBSCRIBER", Coordinator => "COORDINATOR" }
 );

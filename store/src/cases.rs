@@ -8,7 +8,9 @@ use crate::members;
 use crate::users::{self, UserRow};
 use crate::{Store, StoreError, StoreResult, Tx, now_ms, secret};
 use roster_domain::email_kind::EmailKind;
-use roster_domain::{DomainError, Person, RenewalKind, SupportLevel, UserErrorCode};
+use roster_domain::{
+    CaseKind, CaseStatus, DomainError, Person, RenewalKind, SupportLevel, UserErrorCode,
+};
 use serde_json::json;
 use sqlx::{Any, Executor};
 use std::collections::BTreeMap;
@@ -21,11 +23,13 @@ pub struct CaseRow {
     pub contract_id: i64,
     pub submitter_user_id: i64,
     pub submitter_email: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: CaseKind,
     pub subject: String,
     pub description: String,
     pub contract_product_id: Option<i64>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: CaseStatus,
     pub proposed_manager: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -53,7 +57,7 @@ pub struct CommentRow {
 
 /// What a new case says.
 pub struct NewCase<'a> {
-    pub kind: &'a str,
+    pub kind: CaseKind,
     pub subject: &'a str,
     pub description: &'a str,
     pub contract_product_id: Option<i64>,
@@ -89,7 +93,7 @@ pub async fn open(
     .bind(&case_id)
     .bind(contract.id)
     .bind(submitter.id)
-    .bind(case.kind)
+    .bind(case.kind.as_str())
     .bind(case.subject)
     .bind(case.description)
     .bind(case.contract_product_id)
@@ -241,7 +245,7 @@ pub async fn update(
     store: &Store,
     actor: &Actor,
     case_pk: i64,
-    status: Option<&str>,
+    status: Option<CaseStatus>,
     comment: Option<&str>,
 ) -> StoreResult<CaseRow> {
     let mut tx = store.begin().await?;
@@ -250,7 +254,7 @@ pub async fn update(
         .ok_or_else(|| DomainError::not_found("support case"))?;
     if let Some(status) = status {
         sqlx::query("UPDATE support_cases SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(status)
+            .bind(status.as_str())
             .bind(now_ms())
             .bind(case_pk)
             .execute(&mut *tx)
@@ -269,7 +273,7 @@ pub async fn update(
         Some(before.contract_id),
         actor,
         "case.updated",
-        &json!({ "caseId": before.case_id, "status": { "before": before.status, "after": status.unwrap_or(&before.status) }, "commented": comment.is_some() }),
+        &json!({ "caseId": before.case_id, "status": { "before": before.status, "after": status.unwrap_or(before.status) }, "commented": comment.is_some() }),
     )
     .await?;
     let row = by_pk(&mut *tx, case_pk)
@@ -298,7 +302,7 @@ pub async fn resolve_manager_change(
     let case = by_pk(&mut *tx, case_pk)
         .await?
         .ok_or_else(|| DomainError::not_found("support case"))?;
-    if case.kind != "CHANGE_CONTRACT_MANAGER" {
+    if case.kind != CaseKind::ChangeContractManager {
         return Err(DomainError::new(
             UserErrorCode::InvalidInput,
             "this case is not a Contract Manager change",
@@ -306,7 +310,7 @@ pub async fn resolve_manager_change(
         .at(["input", "supportCaseId"])
         .into());
     }
-    if matches!(case.status.as_str(), "RESOLVED" | "CLOSED") {
+    if matches!(case.status, CaseStatus::Resolved | CaseStatus::Closed) {
         return Err(DomainError::new(
             UserErrorCode::InvalidInput,
             format!("case {} is already {}", case.case_id, case.status),

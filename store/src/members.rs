@@ -1,17 +1,10 @@
-//! Members of a contract: naming users, seats, access, Named Callers and Software
-//! Coordinators (R4-R14, R21, R28).
-//!
-//! Every change runs in a transaction that first locks the contract row ([`lock_contract`]),
-//! so the read-check-write sequences of one contract (seat counts, the Named Caller limit) run
-//! one at a time on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises writers. A seat is
-//! taken by a conditional update that cannot pass the seat count, and the table's check
-//! constraint is the last line behind it.
+//! Members of a contract as reads show them: roles, coordination, access and status (R21,
+//! R27), the member page with its filters, and the contract's advice facts. Changes to people
+//! go through `change` (one locked snapshot, one plan); what is left here that writes is
+//! [`lock_contract`] and [`add`] for the order and renewal paths.
 
-use crate::error::ConstraintExt as _;
-use crate::users::UserRow;
-use crate::{StoreError, StoreResult, Tx, flag, now_ms};
-use roster_domain::{DomainError, MemberStatus, Role, SupportLevel, UserErrorCode};
-use sqlx::{Any, Executor};
+use crate::{StoreResult, Tx, flag, now_ms};
+use roster_domain::{MemberStatus, Role, SupportLevel};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Takes the contract's row lock for the rest of the transaction.
@@ -136,10 +129,6 @@ fn parse_cloud(s: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn join_cloud(set: &BTreeSet<String>) -> String {
-    set.iter().cloned().collect::<Vec<_>>().join(",")
-}
-
 /// Every member of a contract, with roles and access, in two statements.
 pub async fn all(conn: &mut sqlx::AnyConnection, contract_id: i64) -> StoreResult<Vec<Member>> {
     let rows: Vec<MemberRow> = sqlx::query_as(member_select!(
@@ -229,171 +218,6 @@ pub async fn add(tx: &mut Tx, contract_id: i64, user_id: i64) -> StoreResult<boo
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-fn seat_limit(product: &str) -> DomainError {
-    DomainError::new(
-        UserErrorCode::SeatLimitReached,
-        format!("every seat of {product} is taken"),
-    )
-}
-
-/// Gives a member a seat of a contract product (R11). Returns `false` when they held one;
-/// refuses with SEAT_LIMIT_REACHED when none is free.
-pub async fn grant_product(
-    tx: &mut Tx,
-    contract_id: i64,
-    contract_product_id: i64,
-    product_name: &str,
-    user_id: i64,
-    by_default: bool,
-) -> StoreResult<bool> {
-    let held: Option<(i64,)> = sqlx::query_as(
-        "SELECT user_id FROM product_access WHERE contract_product_id = $1 AND user_id = $2",
-    )
-    .bind(contract_product_id)
-    .bind(user_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if held.is_some() {
-        return Ok(false);
-    }
-    let taken = sqlx::query(
-        "UPDATE contract_products SET seats_assigned = seats_assigned + 1 \
-         WHERE id = $1 AND contract_id = $2 AND seats_assigned < seats",
-    )
-    .bind(contract_product_id)
-    .bind(contract_id)
-    .execute(&mut **tx)
-    .await
-    .on_constraint("contract_products_seat_limit", || seat_limit(product_name))?;
-    if taken.rows_affected() == 0 {
-        return Err(seat_limit(product_name).into());
-    }
-    sqlx::query(
-        "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at, \
-         by_default) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(contract_product_id)
-    .bind(user_id)
-    .bind(contract_id)
-    .bind(now_ms())
-    .bind(i64::from(by_default))
-    .execute(&mut **tx)
-    .await?;
-    Ok(true)
-}
-
-/// Takes a seat back (R11). Returns `false` when the member held none.
-pub async fn revoke_product(
-    tx: &mut Tx,
-    contract_product_id: i64,
-    user_id: i64,
-) -> StoreResult<bool> {
-    let done =
-        sqlx::query("DELETE FROM product_access WHERE contract_product_id = $1 AND user_id = $2")
-            .bind(contract_product_id)
-            .bind(user_id)
-            .execute(&mut **tx)
-            .await?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
-    }
-    sqlx::query("UPDATE contract_products SET seats_assigned = seats_assigned - 1 WHERE id = $1")
-        .bind(contract_product_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(true)
-}
-
-/// Sets Web Support and cloud services; returns whether anything changed.
-pub async fn set_contract_access(
-    tx: &mut Tx,
-    contract_id: i64,
-    user_id: i64,
-    web_support: bool,
-    cloud: &BTreeSet<String>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE memberships SET web_support = $1, cloud_services = $2 \
-         WHERE contract_id = $3 AND user_id = $4",
-    )
-    .bind(i64::from(web_support))
-    .bind(join_cloud(cloud))
-    .bind(contract_id)
-    .bind(user_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Designates or un-designates a Named Caller (R13).
-pub async fn set_designated_caller(
-    tx: &mut Tx,
-    contract_id: i64,
-    user_id: i64,
-    designated: bool,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE memberships SET designated_caller = $1 WHERE contract_id = $2 AND user_id = $3",
-    )
-    .bind(i64::from(designated))
-    .bind(contract_id)
-    .bind(user_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Sets (or clears) the Software Coordinator of a contract product (R4).
-pub async fn set_coordinator(
-    tx: &mut Tx,
-    contract_product_id: i64,
-    user_id: Option<i64>,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE contract_products SET coordinator_user_id = $1 WHERE id = $2")
-        .bind(user_id)
-        .bind(contract_product_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Removes a member (R28): their seats are freed, their SC assignments fall back to the CM,
-/// and the membership goes. The CM cannot be removed.
-pub async fn remove(tx: &mut Tx, contract_id: i64, user_id: i64) -> StoreResult<()> {
-    let held: Vec<(i64,)> = sqlx::query_as(
-        "SELECT contract_product_id FROM product_access WHERE contract_id = $1 AND user_id = $2",
-    )
-    .bind(contract_id)
-    .bind(user_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    for (cp,) in held {
-        revoke_product(tx, cp, user_id).await?;
-    }
-    sqlx::query(
-        "UPDATE contract_products SET coordinator_user_id = NULL \
-         WHERE contract_id = $1 AND coordinator_user_id = $2",
-    )
-    .bind(contract_id)
-    .bind(user_id)
-    .execute(&mut **tx)
-    .await?;
-    let done = sqlx::query(
-        "DELETE FROM memberships WHERE contract_id = $1 AND user_id = $2 AND is_manager = 0",
-    )
-    .bind(contract_id)
-    .bind(user_id)
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::Domain(DomainError::new(
-            UserErrorCode::ContractManagerRequired,
-            "the Contract Manager cannot be removed from the contract",
-        )));
-    }
-    Ok(())
 }
 
 /// The filters of `Contract.members` (R27).
@@ -550,21 +374,6 @@ pub fn benefits(
             .map(|id| format!("Software Coordinator of {}", name(id))),
     );
     out
-}
-
-/// Users by id (for naming members in results).
-pub async fn users_by_ids<'c, E: Executor<'c, Database = Any>>(
-    db: E,
-    contract_id: i64,
-) -> StoreResult<Vec<UserRow>> {
-    Ok(sqlx::query_as(
-        "SELECT u.id, u.email, u.first_name, u.last_name, u.language, u.password_hash, \
-         u.subscriber_terms_at, u.coordinator_terms_at, u.first_sign_in_at, u.reseller_id, \
-         u.created_at FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.contract_id = $1",
-    )
-    .bind(contract_id)
-    .fetch_all(db)
-    .await?)
 }
 
 /// What the contract's advice is computed from (R27, "the absent CM").

@@ -190,7 +190,7 @@ impl CasesMutation {
             auth,
             &user,
             NewCase {
-                kind: "GENERAL",
+                kind: roster_domain::CaseKind::General,
                 subject: &subject,
                 description: &description,
                 contract_product_id: product,
@@ -231,7 +231,7 @@ impl CasesMutation {
             &c.store,
             &c.actor(),
             row.id,
-            input.status.map(CaseStatus::as_str),
+            input.status.map(Into::into),
             comment.as_deref(),
         )
         .await?;
@@ -288,7 +288,7 @@ impl CasesMutation {
             auth,
             &user,
             NewCase {
-                kind: "CHANGE_CONTRACT_MANAGER",
+                kind: roster_domain::CaseKind::ChangeContractManager,
                 subject: &subject,
                 description: &reason,
                 contract_product_id: None,

@@ -671,7 +671,7 @@ impl Member {
 
 /// Where a case stands.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "SupportCaseStatus")]
+#[graphql(name = "SupportCaseStatus", remote = "roster_domain::CaseStatus")]
 pub enum CaseStatus {
     Open,
     InProgress,
@@ -679,29 +679,9 @@ pub enum CaseStatus {
     Closed,
 }
 
-impl CaseStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CaseStatus::Open => "OPEN",
-            CaseStatus::InProgress => "IN_PROGRESS",
-            CaseStatus::Resolved => "RESOLVED",
-            CaseStatus::Closed => "CLOSED",
-        }
-    }
-
-    fn parse(s: &str) -> Self {
-        match s {
-            "IN_PROGRESS" => CaseStatus::InProgress,
-            "RESOLVED" => CaseStatus::Resolved,
-            "CLOSED" => CaseStatus::Closed,
-            _ => CaseStatus::Open,
-        }
-    }
-}
-
 /// What a case is about.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "SupportCaseKind")]
+#[graphql(name = "SupportCaseKind", remote = "roster_domain::CaseKind")]
 pub enum CaseKind {
     General,
     ChangeContractManager,
@@ -742,11 +722,7 @@ impl SupportCase {
         &self.row.case_id
     }
     async fn kind(&self) -> CaseKind {
-        if self.row.kind == "CHANGE_CONTRACT_MANAGER" {
-            CaseKind::ChangeContractManager
-        } else {
-            CaseKind::General
-        }
+        self.row.kind.into()
     }
     async fn subject(&self) -> &str {
         &self.row.subject
@@ -755,7 +731,7 @@ impl SupportCase {
         &self.row.description
     }
     async fn status(&self) -> CaseStatus {
-        CaseStatus::parse(&self.row.status)
+        self.row.status.into()
     }
     async fn submitter(&self) -> CaseSubmitter {
         CaseSubmitter {
