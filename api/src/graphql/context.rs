@@ -78,9 +78,14 @@ impl Ctx {
         }
     }
 
-    /// The signed-in user, or UNAUTHENTICATED.
+    /// The signed-in user. An anonymous caller gets UNAUTHENTICATED; a caller who is signed
+    /// in as something else (a staff key) gets FORBIDDEN: signing in would not help.
     pub fn require_user(&self) -> Result<&Arc<UserRow>> {
-        self.user.as_ref().ok_or_else(errors::unauthenticated)
+        match (&self.user, self.principal) {
+            (Some(user), _) => Ok(user),
+            (None, Principal::Anonymous) => Err(errors::unauthenticated()),
+            (None, _) => Err(errors::forbidden()),
+        }
     }
 
     /// Refuses anonymous callers; staff must be staff, users get FORBIDDEN.
