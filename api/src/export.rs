@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use roster_domain::SupportLevel;
-use roster_domain::policy::{Action, Decision, decide};
+use roster_domain::policy::{Action, Decision, Principal, Standing, decide};
 use roster_store::contracts::{self, ContractProductRow, ContractRow};
 use roster_store::members::{self, Member, MemberFilter};
 use std::collections::BTreeMap;
@@ -94,13 +94,25 @@ fn csv_line(cells: &[String]) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
+/// Who downloads, as the policy judges them.
+struct Caller {
+    principal: Principal,
+    standing: Option<Standing>,
+}
+
+impl Caller {
+    fn allows(&self, action: &Action) -> bool {
+        decide(self.principal, self.standing.as_ref(), action).is_allowed()
+    }
+}
+
 /// Finds the contract and checks the caller may export it: 401 without a valid token, 404
 /// when they may not see it, 403 when they see it but are not an admin.
 async fn authorize(
     shared: &Shared,
     headers: &HeaderMap,
     number: &str,
-) -> Result<ContractRow, Response> {
+) -> Result<(ContractRow, Caller), Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -128,7 +140,13 @@ async fn authorize(
         None => None,
     };
     match decide(ctx.principal, standing.as_ref(), &Action::ViewMembers) {
-        Decision::Allow => Ok(contract),
+        Decision::Allow => Ok((
+            contract,
+            Caller {
+                principal: ctx.principal,
+                standing,
+            },
+        )),
         Decision::Unauthenticated => {
             Err((StatusCode::UNAUTHORIZED, "sign in first\n").into_response())
         }
@@ -176,7 +194,7 @@ pub async fn contract_file(
     Path((number, file)): Path<(String, String)>,
 ) -> Response {
     let shared = &state.shared;
-    let contract = match authorize(shared, &headers, &number).await {
+    let (contract, caller) = match authorize(shared, &headers, &number).await {
         Ok(c) => c,
         Err(resp) => return resp,
     };
@@ -237,14 +255,7 @@ pub async fn contract_file(
                 .map(String::from),
             ));
             for p in products.values() {
-                out.extend(csv_line(&[
-                    safe_cell(&p.product_code),
-                    safe_cell(&p.product_name),
-                    safe_cell(&p.serial_number),
-                    safe_cell(&p.product_key),
-                    p.seats.to_string(),
-                    p.seats_assigned.to_string(),
-                ]));
+                out.extend(csv_line(&product_row(p, &caller)));
             }
             attachment(
                 &format!("{}-details.csv", contract.number),
@@ -254,6 +265,24 @@ pub async fn contract_file(
         }
         _ => (StatusCode::NOT_FOUND, "not found\n").into_response(),
     }
+}
+
+/// One product of the details export. Serial number, product key and seat counts are left
+/// empty for a product whose secrets the caller may not see (R7), as GraphQL's
+/// `ContractProduct` answers `null` for them.
+fn product_row(p: &ContractProductRow, caller: &Caller) -> Vec<String> {
+    let secrets = caller.allows(&Action::ViewProductSecrets {
+        contract_product: p.id,
+    });
+    let secret = |value: String| if secrets { value } else { String::new() };
+    vec![
+        safe_cell(&p.product_code),
+        safe_cell(&p.product_name),
+        secret(safe_cell(&p.serial_number)),
+        secret(safe_cell(&p.product_key)),
+        secret(p.seats.to_string()),
+        secret(p.seats_assigned.to_string()),
+    ]
 }
 
 /// Streams the member CSV page by page.

@@ -129,18 +129,24 @@ async fn graphql(
             ctx.client = Some(peer.ip());
             ctx
         }
-        Err(e) => {
-            return async_graphql::Response::from_errors(vec![
-                e.into_server_error(async_graphql::Pos::default()),
-            ])
-            .into();
-        }
+        Err(e) => return async_graphql::Response::from_errors(vec![request_error(e)]).into(),
     };
     state
         .schema
         .execute(request.into_inner().data(ctx))
         .await
         .into()
+}
+
+/// An error about the whole request, found before the document runs (a token that is not
+/// valid): it belongs to no place in the document, so it carries no `locations`. (Building it
+/// with `Error::into_server_error(Pos::default())` answered `locations: [{line: 0, column: 0}]`,
+/// which names no place either and is not a valid GraphQL location.)
+fn request_error(e: async_graphql::Error) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(e.message, None);
+    error.source = e.source;
+    error.extensions = e.extensions;
+    error
 }
 
 /// GraphQL subscriptions (graphql-transport-ws). The token travels in the connection_init
@@ -157,10 +163,14 @@ async fn graphql_ws(
         .on_upgrade(move |stream| {
             GraphQLWebSocket::new(stream, schema, protocol)
                 .on_connection_init(move |payload| async move {
+                    // Header names are case-insensitive, and so is this key.
                     let bearer = payload
-                        .get("Authorization")
-                        .or_else(|| payload.get("authorization"))
-                        .and_then(|v| v.as_str())
+                        .as_object()
+                        .and_then(|o| {
+                            o.iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+                        })
+                        .and_then(|(_, v)| v.as_str())
                         .map(str::to_string)
                         .or_else(|| {
                             payload
@@ -187,6 +197,15 @@ async fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Ctx, async
     authenticate_bearer(shared, Some(value)).await
 }
 
+/// The token of an `Authorization` value `Bearer <token>`. The scheme is matched without
+/// regard to case (RFC 9110, 11.1) and may be followed by more than one space.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 128)
+        .then_some(token)
+}
+
 /// Resolves `Bearer <token>` (or nothing: anonymous) to the request's context.
 pub async fn authenticate_bearer(
     shared: &Shared,
@@ -196,11 +215,7 @@ pub async fn authenticate_bearer(
     let Some(value) = bearer else {
         return Ok(ctx);
     };
-    let token = value
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= 128)
-        .ok_or_else(errors::unauthenticated)?;
+    let token = bearer_token(value).ok_or_else(errors::unauthenticated)?;
     let pool = shared.store.pool();
     if token.starts_with(secret::STAFF_PREFIX) {
         let id = auth::staff_key(pool, token)
@@ -219,4 +234,34 @@ pub async fn authenticate_bearer(
     }
     ctx.token = Some(token.to_string());
     Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_in_any_case() {
+        for value in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "bEaReR abc",
+            "Bearer   abc ",
+            "Bearer\tabc",
+        ] {
+            assert_eq!(bearer_token(value), Some("abc"), "{value:?}");
+        }
+        for value in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", "abc", ""] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
+        assert_eq!(bearer_token(&format!("Bearer {}", "x".repeat(129))), None);
+    }
+
+    #[test]
+    fn request_errors_carry_their_code_and_no_locations() {
+        let json = serde_json::to_value(request_error(errors::unauthenticated())).unwrap();
+        assert_eq!(json["extensions"]["code"], "UNAUTHENTICATED");
+        assert!(json.get("locations").is_none(), "{json}");
+    }
 }

@@ -14,6 +14,15 @@ impl Socket {
     /// Connects to the app at `app_url` and sends `connection_init`, with `token` as its
     /// bearer when given; returns the socket and the server's answer (`None` when it closed).
     pub async fn connect(app_url: &str, token: Option<&str>) -> (Socket, Option<Value>) {
+        let payload = match token {
+            Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
+            None => json!({}),
+        };
+        Self::connect_with(app_url, payload).await
+    }
+
+    /// Like [`connect`](Self::connect), with `payload` as the `connection_init` payload.
+    pub async fn connect_with(app_url: &str, payload: Value) -> (Socket, Option<Value>) {
         let url = format!("{}/graphql/ws", app_url.replace("http://", "ws://"));
         let mut request = url.into_client_request().unwrap();
         request.headers_mut().insert(
@@ -24,10 +33,6 @@ impl Socket {
             .await
             .expect("the websocket connects");
         let mut socket = Socket(ws);
-        let payload = match token {
-            Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
-            None => json!({}),
-        };
         socket
             .send(json!({ "type": "connection_init", "payload": payload }))
             .await;

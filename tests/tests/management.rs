@@ -486,3 +486,139 @@ both_backends!(
     advice_names_risks_until_they_are_fixed,
     r29_profile_and_language_drive_emails,
 );
+
+/// The product rows of a details.csv: product code -> (serial number, product key).
+fn details_products(body: &str) -> std::collections::BTreeMap<String, (String, String)> {
+    let body = body.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body.as_bytes());
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    let heading = rows
+        .iter()
+        .position(|r| r.first().map(String::as_str) == Some("Product code"))
+        .expect("a product table");
+    assert_eq!(rows[heading][2..4], ["Serial number", "Product key"]);
+    rows[heading + 1..]
+        .iter()
+        .map(|r| (r[0].clone(), (r[2].clone(), r[3].clone())))
+        .collect()
+}
+
+/// R7: the details export shows serial numbers and product keys only of the products the
+/// caller may see them of, as GraphQL does: an SC sees those of the products they coordinate,
+/// whether or not they accepted the coordinator terms, and not the others'.
+async fn r7_details_csv_shows_secrets_only_of_products_the_sc_coordinates(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app
+        .contract(
+            "R7-1",
+            "cm@r7.example",
+            "ADVANCED",
+            "MANUAL",
+            &[("ACAD", 5), ("REVIT", 5)],
+        )
+        .await;
+    let cm = app.activate("cm@r7.example", PASSWORD).await;
+    for (code, email) in [("ACAD", "sca@r7.example"), ("REVIT", "scr@r7.example")] {
+        let r = app
+            .data(Some(&cm), "mutation($i: AssignSoftwareCoordinatorInput!) { assignSoftwareCoordinator(input: $i) { userErrors { code } } }", json!({ "i": { "contractId": c.id, "contractProductIds": [c.product(code)], "coordinator": { "email": email, "firstName": "S", "lastName": "C" } } }))
+            .await;
+        assert_eq!(r["assignSoftwareCoordinator"]["userErrors"], json!([]));
+    }
+    app.drain().await;
+    let sc_acad = app.activate("sca@r7.example", PASSWORD).await;
+    app.data(
+        Some(&sc_acad),
+        "mutation { acceptTerms(input: {kind: COORDINATOR}) { userErrors { code } } }",
+        json!({}),
+    )
+    .await;
+    // The REVIT SC never accepts the coordinator terms.
+    let sc_revit = app.activate("scr@r7.example", PASSWORD).await;
+
+    let products = app
+        .staff(
+            "query($n: String!) { contract(number: $n) { products { productCode serialNumber productKey } } }",
+            json!({ "n": c.number }),
+        )
+        .await;
+    let secrets: std::collections::BTreeMap<String, (String, String)> =
+        products["contract"]["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["productCode"].as_str().unwrap().to_string(),
+                    (
+                        p["serialNumber"].as_str().unwrap().to_string(),
+                        p["productKey"].as_str().unwrap().to_string(),
+                    ),
+                )
+            })
+            .collect();
+    let hidden = (String::new(), String::new());
+
+    let http = reqwest::Client::new();
+    let details = |token: String| {
+        let req = http
+            .get(format!("{}/contracts/{}/details.csv", app.url, c.number))
+            .bearer_auth(token);
+        async move {
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            details_products(&resp.text().await.unwrap())
+        }
+    };
+    let graphql_keys = |token: String| {
+        let app = &app;
+        let number = c.number.clone();
+        async move {
+            let d = app
+                .data(
+                    Some(&token),
+                    "query($n: String!) { contract(number: $n) { products { productCode productKey } } }",
+                    json!({ "n": number }),
+                )
+                .await;
+            d["contract"]["products"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["productCode"].as_str().unwrap().to_string(),
+                        p["productKey"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect::<std::collections::BTreeMap<_, _>>()
+        }
+    };
+
+    let by_cm = details(cm.clone()).await;
+    assert_eq!(by_cm, secrets, "the CM sees every product's secrets");
+    for (token, own, other) in [
+        (sc_acad.clone(), "ACAD", "REVIT"),
+        (sc_revit.clone(), "REVIT", "ACAD"),
+    ] {
+        let rows = details(token.clone()).await;
+        assert_eq!(rows[own], secrets[own], "the SC of {own} sees its secrets");
+        assert_eq!(
+            rows[other], hidden,
+            "the SC of {own} does not see {other}'s"
+        );
+        // The same as GraphQL answers them.
+        let keys = graphql_keys(token).await;
+        for code in [own, other] {
+            assert_eq!(rows[code].1, keys[code], "{code} as GraphQL shows it");
+        }
+    }
+    app.stop().await;
+}
+
+both_backends!(r7_details_csv_shows_secrets_only_of_products_the_sc_coordinates);

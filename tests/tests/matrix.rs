@@ -394,16 +394,48 @@ async fn exports_and_subscriptions(
     // ViewMembers: admins (terms or not: reading is not an admin operation) and staff; other
     // readers of the contract are forbidden; strangers do not find it; no token is 401.
     let export: [u16; 10] = [200, 200, 200, 200, 403, 403, 403, 200, 404, 401];
+    // ViewProductSecrets of ACAD, for those who download details.csv: as GraphQL's
+    // `serialNumber` above, the SCs of other products (terms or not) see no ACAD key (R7).
+    let acad_key_shown = [
+        true, true, false, false, false, false, false, true, false, false,
+    ];
+    let products = app
+        .staff(
+            "query($n: String!) { contract(number: $n) { products { productCode productKey } } }",
+            json!({ "n": c.number }),
+        )
+        .await;
+    let acad_key = products["contract"]["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["productCode"] == "ACAD")
+        .and_then(|p| p["productKey"].as_str())
+        .unwrap()
+        .to_string();
     let http = reqwest::Client::new();
     let mut cases_run = 0;
     for file in ["users.csv", "users.xlsx", "details.csv"] {
-        for (actor, want) in ACTORS.iter().zip(export) {
+        for ((actor, want), key_shown) in ACTORS.iter().zip(export).zip(acad_key_shown) {
             let mut req = http.get(format!("{}/contracts/{}/{file}", app.url, c.number));
             if let Some(t) = tokens[actor].as_deref() {
                 req = req.bearer_auth(t);
             }
-            let status = req.send().await.unwrap().status().as_u16();
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
             assert_eq!(status, want, "{file} by {actor}");
+            if file == "details.csv" && status == 200 {
+                let body = resp.text().await.unwrap();
+                let acad_row = body
+                    .lines()
+                    .find(|l| l.starts_with("ACAD,"))
+                    .unwrap_or_else(|| panic!("no ACAD row in details.csv by {actor}"));
+                assert_eq!(
+                    acad_row.contains(&acad_key),
+                    key_shown,
+                    "ACAD product key in details.csv by {actor}: {acad_row}"
+                );
+            }
             cases_run += 1;
         }
     }

@@ -135,9 +135,14 @@ impl Ctx {
         change::authorize(&self.store, &self.requester(), id, &[], action).await
     }
 
-    /// The signed-in user, or UNAUTHENTICATED.
+    /// The signed-in user. An anonymous caller gets UNAUTHENTICATED; a caller who is signed
+    /// in as something else (a staff key) gets FORBIDDEN: signing in would not help.
     pub fn require_user(&self) -> Result<&Arc<UserRow>> {
-        self.user.as_ref().ok_or_else(errors::unauthenticated)
+        match (&self.user, self.principal) {
+            (Some(user), _) => Ok(user),
+            (None, Principal::Anonymous) => Err(errors::unauthenticated()),
+            (None, _) => Err(errors::forbidden()),
+        }
     }
 
     /// Asks the policy about an action that concerns no one contract (the staff-only actions
