@@ -3,7 +3,8 @@
 use crate::config::{Config, QueueConfig};
 use crate::graphql::events::EventBus;
 use crate::graphql::{self, context::Shared};
-use crate::http::{self, AppState};
+use crate::http;
+use crate::state::AppState;
 use anyhow::Context as _;
 use roster_store::Store;
 use roster_worker::mail::Mailer;

@@ -6,7 +6,7 @@
 //! prefixed with `'`.
 
 use crate::graphql::context::Shared;
-use crate::http::{AppState, authenticate_bearer};
+use crate::state::{AppState, authenticate_bearer};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};

@@ -4,7 +4,8 @@
 //! response and carried by the `request` span that every log line of the request sits in.
 
 use crate::graphql::context::{Ctx, Shared};
-use crate::graphql::{RosterSchema, errors};
+use crate::graphql::errors;
+use crate::state::{AppState, authenticate_bearer};
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
@@ -13,8 +14,6 @@ use axum::extract::{ConnectInfo, WebSocketUpgrade};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use roster_domain::policy::Principal;
-use roster_store::{auth, secret};
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -22,15 +21,6 @@ use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// What handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    pub schema: RosterSchema,
-    pub shared: Shared,
-    /// The Redis queue, where the queue is separate from the database (for `/readyz`).
-    pub redis: Option<redis::Client>,
-}
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -197,66 +187,9 @@ async fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Ctx, async
     authenticate_bearer(shared, Some(value)).await
 }
 
-/// The token of an `Authorization` value `Bearer <token>`. The scheme is matched without
-/// regard to case (RFC 9110, 11.1) and may be followed by more than one space.
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 128)
-        .then_some(token)
-}
-
-/// Resolves `Bearer <token>` (or nothing: anonymous) to the request's context.
-pub async fn authenticate_bearer(
-    shared: &Shared,
-    bearer: Option<&str>,
-) -> Result<Ctx, async_graphql::Error> {
-    let mut ctx = Ctx::anonymous(shared);
-    let Some(value) = bearer else {
-        return Ok(ctx);
-    };
-    let token = bearer_token(value).ok_or_else(errors::unauthenticated)?;
-    let pool = shared.store.pool();
-    if token.starts_with(secret::STAFF_PREFIX) {
-        let id = auth::staff_key(pool, token)
-            .await
-            .map_err(errors::store)?
-            .ok_or_else(errors::unauthenticated)?;
-        ctx.principal = Principal::Staff;
-        ctx.staff_key = Some(id);
-    } else {
-        let user = auth::session_user(pool, token)
-            .await
-            .map_err(errors::store)?
-            .ok_or_else(errors::unauthenticated)?;
-        ctx.principal = Principal::User;
-        ctx.user = Some(Arc::new(user));
-    }
-    ctx.token = Some(token.to_string());
-    Ok(ctx)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_bearer_scheme_is_matched_in_any_case() {
-        for value in [
-            "Bearer abc",
-            "bearer abc",
-            "BEARER abc",
-            "bEaReR abc",
-            "Bearer   abc ",
-            "Bearer\tabc",
-        ] {
-            assert_eq!(bearer_token(value), Some("abc"), "{value:?}");
-        }
-        for value in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", "abc", ""] {
-            assert_eq!(bearer_token(value), None, "{value:?}");
-        }
-        assert_eq!(bearer_token(&format!("Bearer {}", "x".repeat(129))), None);
-    }
 
     #[test]
     fn request_errors_carry_their_code_and_no_locations() {

@@ -9,5 +9,6 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod passwords;
+pub mod state;
 pub mod telemetry;
 pub mod throttle;

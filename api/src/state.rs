@@ -1,0 +1,79 @@
+//! What the HTTP handlers share, and who a request's bearer token says is asking. Both the
+//! GraphQL endpoint (`http`) and the exports (`export`) use it; it uses neither.
+
+use crate::graphql::context::{Ctx, Shared};
+use crate::graphql::{RosterSchema, errors};
+use roster_domain::policy::Principal;
+use roster_store::{auth, secret};
+use std::sync::Arc;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: RosterSchema,
+    pub shared: Shared,
+    /// The Redis queue, where the queue is separate from the database (for `/readyz`).
+    pub redis: Option<redis::Client>,
+}
+
+/// The token of an `Authorization` value `Bearer <token>`. The scheme is matched without
+/// regard to case (RFC 9110, 11.1) and may be followed by more than one space.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 128)
+        .then_some(token)
+}
+
+/// Resolves `Bearer <token>` (or nothing: anonymous) to the request's context.
+pub async fn authenticate_bearer(
+    shared: &Shared,
+    bearer: Option<&str>,
+) -> Result<Ctx, async_graphql::Error> {
+    let mut ctx = Ctx::anonymous(shared);
+    let Some(value) = bearer else {
+        return Ok(ctx);
+    };
+    let token = bearer_token(value).ok_or_else(errors::unauthenticated)?;
+    let pool = shared.store.pool();
+    if token.starts_with(secret::STAFF_PREFIX) {
+        let id = auth::staff_key(pool, token)
+            .await
+            .map_err(errors::store)?
+            .ok_or_else(errors::unauthenticated)?;
+        ctx.principal = Principal::Staff;
+        ctx.staff_key = Some(id);
+    } else {
+        let user = auth::session_user(pool, token)
+            .await
+            .map_err(errors::store)?
+            .ok_or_else(errors::unauthenticated)?;
+        ctx.principal = Principal::User;
+        ctx.user = Some(Arc::new(user));
+    }
+    ctx.token = Some(token.to_string());
+    Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_in_any_case() {
+        for value in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "bEaReR abc",
+            "Bearer   abc ",
+            "Bearer\tabc",
+        ] {
+            assert_eq!(bearer_token(value), Some("abc"), "{value:?}");
+        }
+        for value in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", "abc", ""] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
+        assert_eq!(bearer_token(&format!("Bearer {}", "x".repeat(129))), None);
+    }
+}
