@@ -7,6 +7,8 @@
 
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use roster_bench::{Row, record};
+use roster_domain::SupportLevel;
+use roster_domain::email::{Email, OrderedProduct};
 use roster_tests::{Backend, TestApp};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -15,13 +17,28 @@ use std::time::{Duration, Instant};
 async fn main() -> anyhow::Result<()> {
     let n: i64 = roster_bench::sized("ROSTER_BENCH_EMAILS", 100_000);
     let app = TestApp::spawn_configured(Backend::Postgres, false, |_| {}).await;
+    let email = Email::OrderProcessed {
+        contract_number: "1234-567890".into(),
+        order_number: "SO-1".into(),
+        company: "Bench Ltd".into(),
+        first_name: "Pat".into(),
+        support_level: SupportLevel::Basic,
+        start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date"),
+        end_date: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).expect("a date"),
+        products: vec![OrderedProduct {
+            name: "AutoCAD".into(),
+            code: "ACAD".into(),
+            seats: 5,
+        }],
+    };
     sqlx::query(
         "INSERT INTO emails (idem_key, kind, recipient, params, created_at) \
-         SELECT 'bench:' || g, 'order-processed', 'r' || g || '@bench.example', \
-         '{\"firstName\":\"Pat\",\"contractNumber\":\"1234-567890\",\"orderNumber\":\"SO-1\",\"company\":\"Bench Ltd\",\"products\":[{\"name\":\"AutoCAD\",\"seats\":5}]}', 0 \
+         SELECT 'bench:' || g, $2, 'r' || g || '@bench.example', $3, 0 \
          FROM generate_series(1, $1::bigint) g",
     )
     .bind(n)
+    .bind(email.kind().as_str())
+    .bind(email.params().to_string())
     .execute(app.store.pool())
     .await?;
     let worker = app.start_worker("bench");

@@ -122,7 +122,12 @@ fn new_user_id(i: usize) -> i64 {
 }
 
 /// What a member has, as a Permissions Changed email and the audit log list it (R12).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+///
+/// An email stores it tagged (`{"kind":"product","name":"AutoCAD"}`, `{"kind":"webSupport"}`,
+/// ...) so each template words it in the recipient's language; an English label, as emails
+/// owed before benefits were typed stored them, still reads back ([`Benefit::from_label`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(from = "StoredBenefit", into = "TaggedBenefit")]
 pub enum Benefit {
     Product(String),
     WebSupport,
@@ -132,7 +137,8 @@ pub enum Benefit {
 }
 
 impl Benefit {
-    /// The English label (the audit log's, and the emails' until they render their own).
+    /// The English label, as the audit log records it (emails word it in the recipient's
+    /// language).
     pub fn label(&self) -> String {
         match self {
             Benefit::Product(name) => name.clone(),
@@ -140,6 +146,72 @@ impl Benefit {
             Benefit::CloudService(s) => format!("Cloud services: {s}"),
             Benefit::NamedCaller => "Named Caller (phone support)".to_string(),
             Benefit::Coordinator(name) => format!("Software Coordinator of {name}"),
+        }
+    }
+
+    /// The benefit an English [`label`](Self::label) names; any other text is a product's
+    /// name. (A product named like a label reads back as that label's benefit: only emails
+    /// owed before benefits were typed are read this way.)
+    pub fn from_label(label: &str) -> Benefit {
+        if label == "Web Support" {
+            Benefit::WebSupport
+        } else if label == "Named Caller (phone support)" {
+            Benefit::NamedCaller
+        } else if let Some(service) = label.strip_prefix("Cloud services: ") {
+            Benefit::CloudService(service.to_string())
+        } else if let Some(product) = label.strip_prefix("Software Coordinator of ") {
+            Benefit::Coordinator(product.to_string())
+        } else {
+            Benefit::Product(label.to_string())
+        }
+    }
+}
+
+/// A [`Benefit`] as an email stores it and a template reads it: `kind` says which label to
+/// word.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+enum TaggedBenefit {
+    Product { name: String },
+    WebSupport,
+    CloudService { name: String },
+    NamedCaller,
+    Coordinator { product: String },
+}
+
+/// A stored benefit: tagged, or an English label of an email owed before benefits were typed.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum StoredBenefit {
+    Tagged(TaggedBenefit),
+    Label(String),
+}
+
+impl From<Benefit> for TaggedBenefit {
+    fn from(b: Benefit) -> Self {
+        match b {
+            Benefit::Product(name) => TaggedBenefit::Product { name },
+            Benefit::WebSupport => TaggedBenefit::WebSupport,
+            Benefit::CloudService(name) => TaggedBenefit::CloudService { name },
+            Benefit::NamedCaller => TaggedBenefit::NamedCaller,
+            Benefit::Coordinator(product) => TaggedBenefit::Coordinator { product },
+        }
+    }
+}
+
+impl From<StoredBenefit> for Benefit {
+    fn from(b: StoredBenefit) -> Self {
+        match b {
+            StoredBenefit::Tagged(TaggedBenefit::Product { name }) => Benefit::Product(name),
+            StoredBenefit::Tagged(TaggedBenefit::WebSupport) => Benefit::WebSupport,
+            StoredBenefit::Tagged(TaggedBenefit::CloudService { name }) => {
+                Benefit::CloudService(name)
+            }
+            StoredBenefit::Tagged(TaggedBenefit::NamedCaller) => Benefit::NamedCaller,
+            StoredBenefit::Tagged(TaggedBenefit::Coordinator { product }) => {
+                Benefit::Coordinator(product)
+            }
+            StoredBenefit::Label(label) => Benefit::from_label(&label),
         }
     }
 }

@@ -7,9 +7,10 @@ use crate::emails::{self, NewEmail};
 use crate::members;
 use crate::users::{self, UserRow};
 use crate::{Store, StoreError, StoreResult, Tx, now_ms, secret};
-use roster_domain::email_kind::EmailKind;
+use roster_domain::change::Benefit;
+use roster_domain::email::{Email, StartedAs};
 use roster_domain::{
-    CaseKind, CaseStatus, DomainError, Person, RenewalKind, SupportLevel, UserErrorCode,
+    CaseKind, CaseStatus, DomainError, Person, RenewalKind, Role, SupportLevel, UserErrorCode,
 };
 use serde_json::json;
 use sqlx::{Any, Executor};
@@ -104,15 +105,17 @@ pub async fn open(
     let email = emails::enqueue(
         &mut tx,
         NewEmail {
-            kind: EmailKind::SupportCaseReceived,
+            email: Email::SupportCaseReceived {
+                case_id: case_id.clone(),
+                subject: case.subject.to_string(),
+                contract_number: contract.number.clone(),
+                company: contract.company.clone(),
+                first_name: submitter.first_name.clone(),
+            },
             idem_key: format!("support-case-received:case:{id}"),
             contract_id: Some(contract.id),
             user_id: Some(submitter.id),
             recipient: submitter.email.clone(),
-            params: json!({
-                "caseId": case_id, "subject": case.subject, "contractNumber": contract.number,
-                "company": contract.company, "firstName": submitter.first_name,
-            }),
         },
     )
     .await?;
@@ -395,26 +398,24 @@ pub async fn resolve_manager_change(
         .await?;
     add_comment(&mut tx, case_pk, actor, "Contract Manager change approved.").await?;
     let mut caused = Vec::new();
-    let params = |to: &UserRow| {
-        json!({
-            "contractNumber": contract.number, "company": contract.company_name,
-            "firstName": to.first_name,
-            "newManagerName": format!("{} {}", new.first_name, new.last_name),
-            "newManagerEmail": new.email,
-            "previousManagerName": format!("{} {}", old.first_name, old.last_name),
-        })
+    let told = |to: &UserRow| Email::ContractManagerChanged {
+        contract_number: contract.number.clone(),
+        company: contract.company_name.clone(),
+        first_name: to.first_name.clone(),
+        new_manager_name: format!("{} {}", new.first_name, new.last_name),
+        new_manager_email: new.email.clone(),
+        previous_manager_name: format!("{} {}", old.first_name, old.last_name),
     };
     for to in [&old, &new] {
         caused.push(
             emails::enqueue(
                 &mut tx,
                 NewEmail {
-                    kind: EmailKind::ContractManagerChanged,
+                    email: told(to),
                     idem_key: format!("contract-manager-changed:case:{case_pk}:user:{}", to.id),
                     contract_id: Some(contract.id),
                     user_id: Some(to.id),
                     recipient: to.email.clone(),
-                    params: params(to),
                 },
             )
             .await?,
@@ -428,13 +429,22 @@ pub async fn resolve_manager_change(
         if has == had {
             continue;
         }
-        permissions_changed
-            .push(json!({ "user": to.id, "benefits": { "before": had, "after": has } }));
+        let labels = |benefits: &[Benefit]| benefits.iter().map(Benefit::label).collect::<Vec<_>>();
+        permissions_changed.push(json!({
+            "user": to.id,
+            "benefits": { "before": labels(&had), "after": labels(&has) },
+        }));
         caused.push(
             emails::enqueue(
                 &mut tx,
                 NewEmail {
-                    kind: EmailKind::PermissionsChanged,
+                    email: Email::PermissionsChanged {
+                        contract_number: contract.number.clone(),
+                        company: contract.company_name.clone(),
+                        first_name: to.first_name.clone(),
+                        benefits: has,
+                        removed: false,
+                    },
                     idem_key: format!(
                         "permissions-changed:contract:{}:user:{}:case:{case_pk}",
                         contract.id, to.id
@@ -442,11 +452,6 @@ pub async fn resolve_manager_change(
                     contract_id: Some(contract.id),
                     user_id: Some(to.id),
                     recipient: to.email.clone(),
-                    params: json!({
-                        "contractNumber": contract.number, "company": contract.company_name,
-                        "firstName": to.first_name, "lastName": to.last_name,
-                        "benefits": has,
-                    }),
                 },
             )
             .await?,
@@ -457,12 +462,20 @@ pub async fn resolve_manager_change(
             emails::enqueue(
                 &mut tx,
                 NewEmail {
-                    kind: EmailKind::GetStarted,
-                    idem_key: format!("get-started:contract:{}:user:{}:case:{case_pk}", contract.id, new.id),
+                    email: Email::GetStarted {
+                        contract_number: Some(contract.number.clone()),
+                        company: contract.company_name.clone(),
+                        first_name: new.first_name.clone(),
+                        role: StartedAs::Member(Role::ContractManager),
+                        products: Vec::new(),
+                    },
+                    idem_key: format!(
+                        "get-started:contract:{}:user:{}:case:{case_pk}",
+                        contract.id, new.id
+                    ),
                     contract_id: Some(contract.id),
                     user_id: Some(new.id),
                     recipient: new.email.clone(),
-                    params: json!({ "contractNumber": contract.number, "company": contract.company_name, "firstName": new.first_name, "role": "CONTRACT_MANAGER" }),
                 },
             )
             .await?,
@@ -496,7 +509,7 @@ async fn benefits_of(
     user_id: i64,
     support: SupportLevel,
     names: &BTreeMap<i64, String>,
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<Benefit>> {
     Ok(members::get(tx, contract_id, user_id)
         .await?
         .map(|m| members::benefits(&m, support, names))

@@ -16,7 +16,7 @@ use crate::{Backend, Store, StoreError, Tx, flag, now_ms, secret};
 use roster_domain::change::{
     Command, ContractFacts, MemberFacts, Notice, Plan, ProductFacts, Snapshot, Step, Who,
 };
-use roster_domain::email_kind::EmailKind;
+use roster_domain::email::{Email, StartedAs};
 use roster_domain::policy::{Action, Decision, Principal, decide};
 use roster_domain::{DomainError, UserErrorCode};
 use serde_json::json;
@@ -515,32 +515,34 @@ async fn apply(
     let mut sent: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for owed in &plan.emails {
         let user = id(&created, owed.to);
-        let mut params = json!({
-            "contractNumber": contract.number,
-            "company": contract.company,
-            "firstName": owed.first_name,
-            "lastName": owed.last_name,
-        });
-        let kind = match &owed.notice {
-            Notice::GetStarted { role } => {
-                params["role"] = json!(role.as_str());
-                EmailKind::GetStarted
-            }
-            Notice::PermissionsChanged { benefits, removed } => {
-                params["benefits"] = json!(benefits.iter().map(|b| b.label()).collect::<Vec<_>>());
-                params["removed"] = json!(removed);
-                EmailKind::PermissionsChanged
-            }
+        let email = match &owed.notice {
+            Notice::GetStarted { role } => Email::GetStarted {
+                contract_number: Some(contract.number.clone()),
+                company: contract.company.clone(),
+                first_name: owed.first_name.clone(),
+                role: StartedAs::Member(*role),
+                products: Vec::new(),
+            },
+            Notice::PermissionsChanged { benefits, removed } => Email::PermissionsChanged {
+                contract_number: contract.number.clone(),
+                company: contract.company.clone(),
+                first_name: owed.first_name.clone(),
+                benefits: benefits.clone(),
+                removed: *removed,
+            },
         };
+        let idem_key = format!(
+            "{}:contract:{cid}:user:{user}:event:{event}",
+            email.kind().as_str()
+        );
         let email = emails::enqueue(
             tx,
             NewEmail {
-                kind,
-                idem_key: format!("{}:contract:{cid}:user:{user}:event:{event}", kind.as_str()),
+                email,
+                idem_key,
                 contract_id: Some(cid),
                 user_id: Some(user),
                 recipient: owed.email.clone(),
-                params,
             },
         )
         .await?;

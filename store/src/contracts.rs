@@ -7,11 +7,11 @@ use crate::error::ConstraintExt as _;
 use crate::outbox::{self, Job};
 use crate::users::{self, UserRow};
 use crate::{Store, StoreError, StoreResult, Tx, flag, now_ms, secret};
-use roster_domain::email_kind::EmailKind;
+use roster_domain::email::{Email, OrderedProduct, ProductRef, StartedAs};
 use roster_domain::policy::{Membership, Standing};
 use roster_domain::rules::Order;
 use roster_domain::{
-    BillingPeriod, ContractStatus, Day, DomainError, RenewalKind, SupportLevel, UserErrorCode,
+    BillingPeriod, ContractStatus, Day, DomainError, RenewalKind, Role, SupportLevel, UserErrorCode,
 };
 use serde_json::json;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
@@ -512,22 +512,28 @@ async fn create_order(
     let email_id = emails::enqueue(
         tx,
         NewEmail {
-            kind: EmailKind::OrderProcessed,
+            email: Email::OrderProcessed {
+                contract_number: number,
+                order_number: order.order_number.clone(),
+                company: order.company.clone(),
+                first_name: cm.first_name.clone(),
+                support_level: order.support_level,
+                start_date: order.term.start,
+                end_date: order.term.end,
+                products: order
+                    .lines
+                    .iter()
+                    .map(|line| OrderedProduct {
+                        name: line.product_name.clone(),
+                        code: line.product_code.clone(),
+                        seats: line.seats,
+                    })
+                    .collect(),
+            },
             idem_key: format!("order-processed:contract:{contract_id}"),
             contract_id: Some(contract_id),
             user_id: Some(cm.id),
             recipient: cm.email.clone(),
-            params: json!({
-                "contractNumber": number,
-                "orderNumber": order.order_number,
-                "company": order.company,
-                "firstName": cm.first_name,
-                "lastName": cm.last_name,
-                "supportLevel": order.support_level.as_str(),
-                "startDate": order.term.start.to_string(),
-                "endDate": order.term.end.to_string(),
-                "products": products,
-            }),
         },
     )
     .await?;
@@ -605,18 +611,23 @@ pub async fn provision(store: &Store, contract_id: i64) -> StoreResult<bool> {
     emails::enqueue(
         &mut tx,
         NewEmail {
-            kind: EmailKind::GetStarted,
+            email: Email::GetStarted {
+                contract_number: Some(contract.number),
+                company: contract.company_name,
+                first_name: cm.first_name.clone(),
+                role: StartedAs::Member(Role::ContractManager),
+                products: products
+                    .into_iter()
+                    .map(|p| ProductRef {
+                        name: p.product_name,
+                        code: p.product_code,
+                    })
+                    .collect(),
+            },
             idem_key: format!("get-started:contract:{contract_id}:user:{}", cm.id),
             contract_id: Some(contract_id),
             user_id: Some(cm.id),
             recipient: cm.email.clone(),
-            params: json!({
-                "contractNumber": contract.number,
-                "company": contract.company_name,
-                "firstName": cm.first_name,
-                "role": "CONTRACT_MANAGER",
-                "products": products.iter().map(|p| json!({"name": p.product_name, "code": p.product_code})).collect::<Vec<_>>(),
-            }),
         },
     )
     .await?;

@@ -5,7 +5,7 @@
 //! sending and marks it SENT after, so two deliveries of the same job send once.
 
 use crate::{StoreResult, Tx, now_ms};
-use roster_domain::email_kind::EmailKind;
+use roster_domain::email::{Email, EmailDecodeError};
 use sqlx::{Any, Executor};
 
 /// Attempts before an email is given up as FAILED (the dead letter an operator replays).
@@ -14,14 +14,13 @@ pub const MAX_ATTEMPTS: i64 = 8;
 /// An email to owe.
 #[derive(Debug, Clone)]
 pub struct NewEmail {
-    pub kind: EmailKind,
+    /// The email, typed by kind: what its templates need, captured when the event happened.
+    pub email: Email,
     /// Deterministic key of the event, e.g. `order-processed:contract:42`.
     pub idem_key: String,
     pub contract_id: Option<i64>,
     pub user_id: Option<i64>,
     pub recipient: String,
-    /// What the template needs, captured when the event happened.
-    pub params: serde_json::Value,
 }
 
 /// Owes an email; returns its id, or `None` when this event's email is already owed or
@@ -33,11 +32,11 @@ pub async fn enqueue(tx: &mut Tx, email: NewEmail) -> StoreResult<Option<i64>> {
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(&email.idem_key)
-    .bind(email.kind.as_str())
+    .bind(email.email.kind().as_str())
     .bind(email.contract_id)
     .bind(email.user_id)
     .bind(&email.recipient)
-    .bind(email.params.to_string())
+    .bind(email.email.params().to_string())
     .bind(now)
     .fetch_optional(&mut **tx)
     .await?;
@@ -60,6 +59,13 @@ pub struct EmailRow {
     pub message_id: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+}
+
+impl EmailRow {
+    /// The typed email this row holds.
+    pub fn email(&self) -> Result<Email, EmailDecodeError> {
+        Email::from_stored(&self.kind, &self.params)
+    }
 }
 
 /// The columns of an [`EmailRow`], for `concat!` into static SQL.

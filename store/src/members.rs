@@ -4,6 +4,7 @@
 //! [`lock_contract`] and [`add`] for the order and renewal paths.
 
 use crate::{StoreResult, Tx, flag, now_ms};
+use roster_domain::change::Benefit;
 use roster_domain::{MemberStatus, Role, SupportLevel};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -351,27 +352,33 @@ pub fn benefits(
     member: &Member,
     support: SupportLevel,
     product_names: &BTreeMap<i64, String>,
-) -> Vec<String> {
+) -> Vec<Benefit> {
     let name = |id: &i64| product_names.get(id).cloned().unwrap_or_default();
-    let mut out: Vec<String> = member.access.products.iter().map(name).collect();
+    let mut out: Vec<Benefit> = member
+        .access
+        .products
+        .iter()
+        .map(|id| Benefit::Product(name(id)))
+        .collect();
     if member.access.web_support {
-        out.push("Web Support".to_string());
+        out.push(Benefit::WebSupport);
     }
     out.extend(
         member
             .access
             .cloud_services
             .iter()
-            .map(|s| format!("Cloud services: {s}")),
+            .cloned()
+            .map(Benefit::CloudService),
     );
     if member.is_named_caller(support) {
-        out.push("Named Caller (phone support)".to_string());
+        out.push(Benefit::NamedCaller);
     }
     out.extend(
         member
             .coordinates
             .iter()
-            .map(|id| format!("Software Coordinator of {}", name(id))),
+            .map(|id| Benefit::Coordinator(name(id))),
     );
     out
 }

@@ -13,7 +13,7 @@ use crate::emails::{self, NewEmail};
 use crate::members;
 use crate::{Store, StoreError, StoreResult, Tx, now_ms};
 use chrono::{Days, NaiveDate};
-use roster_domain::email_kind::EmailKind;
+use roster_domain::email::Email;
 use roster_domain::rules::{self, NOTICE_THRESHOLDS};
 use roster_domain::{BillingPeriod, ContractStatus, DomainError, RenewalKind, UserErrorCode};
 use serde_json::json;
@@ -86,11 +86,11 @@ async fn owe_notices(store: &Store, today: NaiveDate) -> StoreResult<u64> {
         lower = u64::from(t);
     }
     let statements = ranges.into_iter().map(|(from, to, t)| async move {
+        let (kind, before, after) = notice_around_term_end(t);
         let done = sqlx::query(
             "INSERT INTO emails (idem_key, kind, contract_id, user_id, recipient, params, created_at) \
              SELECT 'renewal-notice:contract:' || CAST(c.id AS TEXT) || ':term:' || c.end_date \
-             || ':days:' || $3, 'renewal-notice', c.id, u.id, u.email, \
-             '{\"days\":' || $3 || ',\"termEnd\":\"' || c.end_date || '\"}', $4 \
+             || ':days:' || $3, $5, c.id, u.id, u.email, $6 || c.end_date || $7, $4 \
              FROM contracts c JOIN memberships m ON m.contract_id = c.id AND m.is_manager = 1 \
              JOIN users u ON u.id = m.user_id \
              WHERE c.status = 'ACTIVE' AND c.end_date > $1 AND c.end_date <= $2 \
@@ -100,6 +100,9 @@ async fn owe_notices(store: &Store, today: NaiveDate) -> StoreResult<u64> {
         .bind(to.to_string())
         .bind(t.to_string())
         .bind(now)
+        .bind(kind)
+        .bind(before)
+        .bind(after)
         .execute(store.pool())
         .await?;
         Ok::<u64, StoreError>(done.rows_affected())
@@ -108,6 +111,21 @@ async fn owe_notices(store: &Store, today: NaiveDate) -> StoreResult<u64> {
         .await?
         .into_iter()
         .sum())
+}
+
+/// A Renewal Notice of `days` as one statement owes it to many contracts: its kind and its
+/// params (the typed email's own serialisation) split where each contract's end date goes.
+fn notice_around_term_end(days: u32) -> (&'static str, String, String) {
+    let marker = NaiveDate::from_ymd_opt(1, 1, 1).expect("0001-01-01 is a date");
+    let email = Email::RenewalNotice {
+        days,
+        term_end: marker,
+    };
+    let params = email.params().to_string();
+    let (before, after) = params
+        .split_once(&marker.to_string())
+        .expect("the params hold the term end");
+    (email.kind().as_str(), before.to_string(), after.to_string())
 }
 
 /// Extends the term by its billing period (R20 by hand, R22 automatically): ACTIVE again, seats
@@ -168,12 +186,17 @@ async fn renew_in(
     let email = emails::enqueue(
         tx,
         NewEmail {
-            kind: EmailKind::RenewalConfirmation,
-            idem_key: format!("renewal-confirmation:contract:{contract_id}:term:{next}"),
+            email: Email::RenewalConfirmation {
+                end_date: next,
+                automatic,
+            },
+            idem_key: format!(
+                "renewal-confirmation:contract:{}:term:{}",
+                contract_id, next
+            ),
             contract_id: Some(contract_id),
             user_id: Some(cm.id),
             recipient: cm.email.clone(),
-            params: json!({ "endDate": next.to_string(), "automatic": automatic }),
         },
     )
     .await?;
@@ -326,11 +349,15 @@ pub async fn publish_release(
             .bind(version)
             .fetch_one(&mut *tx)
             .await?;
-    let params = json!({ "productName": product_name, "version": version }).to_string();
+    // One email, the same for every contract product: the SQL only addresses it.
+    let email = Email::NewRelease {
+        product_name,
+        version: version.to_string(),
+    };
     let owed = sqlx::query(
         "INSERT INTO emails (idem_key, kind, contract_id, user_id, recipient, params, created_at) \
          SELECT 'new-release:contract-product:' || CAST(cp.id AS TEXT) || ':release:' || CAST($2 AS TEXT), \
-         'new-release', c.id, u.id, u.email, $3, $4 \
+         $5, c.id, u.id, u.email, $3, $4 \
          FROM contract_products cp JOIN contracts c ON c.id = cp.contract_id \
          JOIN users u ON u.id = COALESCE(cp.coordinator_user_id, \
               (SELECT m.user_id FROM memberships m WHERE m.contract_id = c.id AND m.is_manager = 1)) \
@@ -338,8 +365,9 @@ pub async fn publish_release(
     )
     .bind(product_id)
     .bind(release_id)
-    .bind(params)
+    .bind(email.params().to_string())
     .bind(now_ms())
+    .bind(email.kind().as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -353,4 +381,25 @@ pub async fn publish_release(
     .await?;
     tx.commit().await?;
     Ok(owed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r20_a_notice_spliced_around_an_end_date_is_the_typed_email() {
+        for days in NOTICE_THRESHOLDS {
+            let (kind, before, after) = notice_around_term_end(days);
+            // What the statement builds from `c.end_date`, the stored `YYYY-MM-DD`.
+            let params = format!("{before}2027-03-31{after}");
+            assert_eq!(
+                Email::from_stored(kind, &params).unwrap(),
+                Email::RenewalNotice {
+                    days,
+                    term_end: NaiveDate::from_ymd_opt(2027, 3, 31).unwrap(),
+                }
+            );
+        }
+    }
 }

@@ -5,7 +5,7 @@ use crate::emails::{self, NewEmail};
 use crate::users::{self, UserRow};
 use crate::{Store, StoreResult, flag, now_ms};
 use roster_domain::Person;
-use roster_domain::email_kind::EmailKind;
+use roster_domain::email::{Email, StartedAs};
 use serde_json::json;
 use sqlx::{Any, Executor};
 
@@ -61,12 +61,17 @@ pub async fn add_user(
         emails::enqueue(
             &mut tx,
             NewEmail {
-                kind: EmailKind::GetStarted,
+                email: Email::GetStarted {
+                    contract_number: None,
+                    company: reseller.name.clone(),
+                    first_name: user.first_name.clone(),
+                    role: StartedAs::Reseller,
+                    products: Vec::new(),
+                },
                 idem_key: format!("get-started:reseller:{}:user:{}", reseller.id, user.id),
                 contract_id: None,
                 user_id: Some(user.id),
                 recipient: user.email.clone(),
-                params: json!({ "company": reseller.name, "firstName": user.first_name, "role": "RESELLER" }),
             },
         )
         .await?;

@@ -298,12 +298,14 @@ async fn r24_the_relay_keeps_the_queue_backlog_bounded(backend: Backend) {
         roster_store::emails::enqueue(
             &mut tx,
             roster_store::emails::NewEmail {
-                kind: roster_domain::email_kind::EmailKind::OrderProcessed,
+                email: roster_domain::email::Email::NewRelease {
+                    product_name: "AutoCAD".into(),
+                    version: format!("{i}"),
+                },
                 idem_key: format!("backlog:{i}"),
                 contract_id: None,
                 user_id: None,
                 recipient: format!("r{i}@backlog.example"),
-                params: json!({}),
             },
         )
         .await

@@ -2,8 +2,9 @@
 
 use crate::Deps;
 use crate::mail::{self, SendError};
-use crate::templates;
+use crate::templates::{self, ContractNow, SendFacts};
 use apalis::prelude::{AbortError, BoxDynError, Data};
+use roster_domain::email::Email;
 use roster_domain::email_kind::EmailKind;
 use roster_store::outbox::{self, Envelope, Job};
 use roster_store::{auth, contracts, emails, users};
@@ -253,11 +254,11 @@ fn email_failed(kind: &str, given_up: bool) {
     .increment(1);
 }
 
-async fn compose_and_send(deps: &Deps, email: &emails::EmailRow) -> Result<String, SendError> {
-    let kind: EmailKind = email.kind.parse().map_err(SendError::Permanent)?;
-    let mut params: serde_json::Value = serde_json::from_str(&email.params)
-        .map_err(|e| SendError::Permanent(format!("email parameters: {e}")))?;
-    let recipient = match email.user_id {
+async fn compose_and_send(deps: &Deps, row: &emails::EmailRow) -> Result<String, SendError> {
+    let email = row
+        .email()
+        .map_err(|e| SendError::Permanent(e.to_string()))?;
+    let recipient = match row.user_id {
         Some(id) => users::by_id(deps.store.pool(), id)
             .await
             .map_err(|e| SendError::Transient(e.to_string()))?,
@@ -265,25 +266,23 @@ async fn compose_and_send(deps: &Deps, email: &emails::EmailRow) -> Result<Strin
     };
     // The recipient's language now, not when the email was owed (R24).
     let language = recipient.as_ref().map_or("en", |u| u.language.as_str());
-    let contract = match email.contract_id {
+    let contract = match row.contract_id {
         Some(id) => contracts::by_id(deps.store.pool(), id)
             .await
             .map_err(|e| SendError::Transient(e.to_string()))?,
         None => None,
     };
-    if kind == EmailKind::RenewalNotice {
+    if let Email::RenewalNotice { term_end, .. } = &email {
         // R20: a renewal ends the old term's notices, even those already owed.
-        let term_end = params.get("termEnd").and_then(|v| v.as_str());
         let current = contract.as_ref().is_some_and(|c| {
-            c.status == roster_domain::ContractStatus::Active
-                && Some(c.end_date.to_string().as_str()) == term_end
+            c.status == roster_domain::ContractStatus::Active && *c.end_date == *term_end
         });
         if !current {
             return Err(SendError::Obsolete("the term was renewed or ended".into()));
         }
     }
-    if let Some(obj) = params.as_object_mut() {
-        if let Some(c) = &contract {
+    let contract = match contract {
+        Some(c) => {
             let reseller = match c.reseller_id {
                 Some(id) => roster_store::resellers::by_id(deps.store.pool(), id)
                     .await
@@ -291,60 +290,52 @@ async fn compose_and_send(deps: &Deps, email: &emails::EmailRow) -> Result<Strin
                     .map(|r| r.name),
                 None => None,
             };
-            let mut fill = |key: &str, value: serde_json::Value| {
-                obj.entry(key.to_string()).or_insert(value);
-            };
-            fill("contractNumber", c.number.clone().into());
-            fill("company", c.company_name.clone().into());
-            fill("endDate", c.end_date.to_string().into());
-            fill("renewalKind", c.renewal_kind.as_str().into());
-            fill(
-                "resellerName",
-                reseller.unwrap_or_else(|| "your reseller".into()).into(),
-            );
+            Some(ContractNow {
+                contract_number: c.number,
+                company: c.company_name,
+                end_date: *c.end_date,
+                renewal_kind: c.renewal_kind,
+                reseller_name: reseller.unwrap_or_else(|| "your reseller".into()),
+            })
         }
-        if let Some(u) = &recipient {
-            obj.entry("firstName")
-                .or_insert_with(|| u.first_name.clone().into());
-        }
-        obj.insert("email".into(), email.recipient.clone().into());
-        obj.insert(
-            "signInLink".into(),
-            format!("{}/sign-in", deps.public_url).into(),
-        );
-        if kind == EmailKind::GetStarted
-            && let Some(user) = recipient.as_ref().filter(|u| !u.is_activated())
-        {
+        None => None,
+    };
+    let activation_link = match (&email, &recipient) {
+        (Email::GetStarted { .. }, Some(user)) if !user.is_activated() => {
             let token = issue_token(deps, user.id)
                 .await
                 .map_err(|e| SendError::Transient(e.to_string()))?;
-            obj.insert(
-                "activationLink".into(),
-                format!("{}/activate?token={token}", deps.public_url).into(),
-            );
+            Some(format!("{}/activate?token={token}", deps.public_url))
         }
-    }
-    let rendered = templates::render(kind, language, &params)
+        _ => None,
+    };
+    let facts = SendFacts {
+        email: row.recipient.clone(),
+        sign_in_link: format!("{}/sign-in", deps.public_url),
+        activation_link,
+        first_name: recipient.as_ref().map(|u| u.first_name.clone()),
+        contract,
+    };
+    let rendered = templates::render(&email, &facts, language)
         .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
     let domain = deps.from.email.domain().to_string();
     let message_id = format!(
         "<roster-{}-{}@{domain}>",
-        email.id,
-        &roster_store::secret::hash(&email.idem_key)[..16]
+        row.id,
+        &roster_store::secret::hash(&row.idem_key)[..16]
     );
-    let contract_number = params
-        .get("contractNumber")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
+    let contract_number = email
+        .contract_number()
+        .or(facts.contract.as_ref().map(|c| c.contract_number.as_str()));
     let message = mail::build(
         &mail::Envelope {
             from: &deps.from,
-            to_email: &email.recipient,
+            to_email: &row.recipient,
             to_name: recipient
                 .as_ref()
                 .map(|u| format!("{} {}", u.first_name, u.last_name)),
-            kind: kind.as_str(),
-            contract_number: contract_number.as_deref(),
+            kind: email.kind().as_str(),
+            contract_number,
             message_id: &message_id,
         },
         rendered,
