@@ -83,12 +83,21 @@ impl MemberFacts {
     }
 }
 
+/// Whom a command names, for the store to load (see [`Snapshot::members`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Named {
+    pub emails: Vec<String>,
+    pub users: Vec<i64>,
+}
+
 /// What a change reads, loaded once under the contract's lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     pub contract: ContractFacts,
     pub products: BTreeMap<i64, ProductFacts>,
-    /// Every member, by user id.
+    /// The members a change concerns, by user id: at least the requester, everyone the command
+    /// names, the CM, every SC and every designated Named Caller. A user not here who was
+    /// named is not a member.
     pub members: BTreeMap<i64, MemberFacts>,
     /// User IDs the command names by email that are not members, by lower-case email.
     pub known: BTreeMap<String, MemberFacts>,
@@ -393,9 +402,10 @@ pub enum Command {
 }
 
 impl Command {
-    /// The emails a command names people by (the store loads their User IDs, if any).
-    pub fn emails(&self) -> Vec<String> {
-        match self {
+    /// The people a command names: by email (the store loads their User IDs, if any) and by
+    /// user id (the members it changes).
+    pub fn named(&self) -> Named {
+        let emails = match self {
             Command::AddUsers { people, .. } => people
                 .iter()
                 .filter_map(|p| p.as_ref().ok())
@@ -403,7 +413,13 @@ impl Command {
                 .collect(),
             Command::AssignCoordinator { person, .. } => vec![person.email.as_str().to_string()],
             _ => vec![],
-        }
+        };
+        let users = match self {
+            Command::RemoveUser { user } | Command::Resend { user, .. } => vec![*user],
+            Command::SetAccess { users, .. } | Command::NamedCallers { users, .. } => users.clone(),
+            _ => vec![],
+        };
+        Named { emails, users }
     }
 
     /// What the policy must allow for this command on this contract (R6, R7).

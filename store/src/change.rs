@@ -14,7 +14,7 @@ use crate::emails::{self, NewEmail};
 use crate::error::ConstraintExt as _;
 use crate::{Backend, Store, StoreError, Tx, flag, now_ms, secret};
 use roster_domain::change::{
-    Command, ContractFacts, MemberFacts, Notice, Plan, ProductFacts, Snapshot, Step, Who,
+    Command, ContractFacts, MemberFacts, Named, Notice, Plan, ProductFacts, Snapshot, Step, Who,
 };
 use roster_domain::email::{Email, StartedAs};
 use roster_domain::policy::{Action, Decision, Principal, decide};
@@ -90,14 +90,15 @@ pub async fn authorize(
     store: &Store,
     who: &Requester,
     contract_id: i64,
-    emails: &[String],
+    mut named: Named,
     action: impl FnOnce(&Snapshot) -> Action,
 ) -> Result<Authorized, ChangeError> {
     if who.principal == Principal::Anonymous {
         return Err(ChangeError::Unauthenticated);
     }
+    named.users.extend(who.user.map(|(id, _)| id));
     let mut tx = store.begin().await?;
-    let Some(snapshot) = load(store.backend(), &mut tx, contract_id, emails).await? else {
+    let Some(snapshot) = load(store.backend(), &mut tx, contract_id, &named).await? else {
         return Err(ChangeError::NotFound);
     };
     let standing = match who.user {
@@ -147,7 +148,7 @@ pub async fn run(
     input_errors: Vec<DomainError>,
     dry_run: bool,
 ) -> Result<Applied, ChangeError> {
-    let mut auth = authorize(store, who, contract_id, &command.emails(), |snap| {
+    let mut auth = authorize(store, who, contract_id, command.named(), |snap| {
         command.action(snap)
     })
     .await?;
@@ -225,6 +226,11 @@ const MEMBERS_PG: &str = "SELECT m.user_id, u.email, u.first_name, u.last_name, 
                WHERE pa.contract_id = m.contract_id AND pa.user_id = m.user_id), '') AS products, \
      CAST(1 AS BIGINT) AS member \
      FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.contract_id = $1 \
+     AND (m.is_manager = 1 OR m.designated_caller = 1 \
+          OR m.user_id IN (SELECT CAST(json_array_elements_text(CAST($3 AS json)) AS BIGINT)) \
+          OR lower(u.email) IN (SELECT json_array_elements_text(CAST($2 AS json))) \
+          OR EXISTS (SELECT 1 FROM contract_products cp WHERE cp.contract_id = m.contract_id \
+                     AND cp.coordinator_user_id = m.user_id)) \
      UNION ALL SELECT u.id, u.email, u.first_name, u.last_name, u.language, 'PENDING', \
      0, 0, 0, '', CASE WHEN u.coordinator_terms_at IS NULL THEN 0 ELSE 1 END, '', 0 \
      FROM users u WHERE lower(u.email) IN (SELECT json_array_elements_text(CAST($2 AS json))) \
@@ -237,19 +243,26 @@ const MEMBERS_SQLITE: &str = "SELECT m.user_id, u.email, u.first_name, u.last_na
                WHERE pa.contract_id = m.contract_id AND pa.user_id = m.user_id), '') AS products, \
      1 AS member \
      FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.contract_id = $1 \
+     AND (m.is_manager = 1 OR m.designated_caller = 1 \
+          OR m.user_id IN (SELECT value FROM json_each($3)) \
+          OR lower(u.email) IN (SELECT value FROM json_each($2)) \
+          OR EXISTS (SELECT 1 FROM contract_products cp WHERE cp.contract_id = m.contract_id \
+                     AND cp.coordinator_user_id = m.user_id)) \
      UNION ALL SELECT u.id, u.email, u.first_name, u.last_name, u.language, 'PENDING', \
      0, 0, 0, '', CASE WHEN u.coordinator_terms_at IS NULL THEN 0 ELSE 1 END, '', 0 \
      FROM users u WHERE lower(u.email) IN (SELECT value FROM json_each($2)) \
      AND NOT EXISTS (SELECT 1 FROM memberships m2 WHERE m2.contract_id = $1 AND m2.user_id = u.id)";
 
 /// Locks the contract and loads what the rules read, in three statements: the contract (its
-/// row lock taken by the same statement), its products, and its members with their seats
-/// together with the User IDs `emails` name.
+/// row lock taken by the same statement), its products, and the members the change concerns
+/// with their seats (those `named` names by id or email, the CM, every SC and every designated
+/// Named Caller, so the limits can be checked) together with the User IDs `named` names by
+/// email. A contract's other members are not read: a change costs the same whatever its size.
 pub async fn load(
     backend: Backend,
     tx: &mut Tx,
     contract_id: i64,
-    emails: &[String],
+    named: &Named,
 ) -> Result<Option<Snapshot>, StoreError> {
     let line: Option<ContractLine> = sqlx::query_as(
         "UPDATE contracts SET id = id WHERE id = $1 RETURNING id, number, status, support_level, \
@@ -300,10 +313,11 @@ pub async fn load(
         Backend::Postgres => MEMBERS_PG,
         Backend::Sqlite => MEMBERS_SQLITE,
     };
-    let lowered: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
+    let lowered: Vec<String> = named.emails.iter().map(|e| e.to_lowercase()).collect();
     let lines: Vec<MemberLine> = sqlx::query_as(sql)
         .bind(contract_id)
         .bind(serde_json::to_string(&lowered).unwrap_or_else(|_| "[]".into()))
+        .bind(serde_json::to_string(&named.users).unwrap_or_else(|_| "[]".into()))
         .fetch_all(&mut **tx)
         .await?;
     let (mut members, mut known) = (BTreeMap::new(), BTreeMap::new());

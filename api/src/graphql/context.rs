@@ -132,7 +132,14 @@ impl Ctx {
         let Some(id) = super::ids::decode(super::ids::Kind::Contract, contract_id) else {
             return Err(ChangeError::NotFound);
         };
-        change::authorize(&self.store, &self.requester(), id, &[], action).await
+        change::authorize(
+            &self.store,
+            &self.requester(),
+            id,
+            Default::default(),
+            action,
+        )
+        .await
     }
 
     /// The signed-in user. An anonymous caller gets UNAUTHENTICATED; a caller who is signed
