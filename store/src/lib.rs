@@ -64,6 +64,9 @@ impl Store {
             .max_connections(max_connections.max(1))
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(10))
+            // No round trip to ping a connection on every acquire (a request acquires at least
+            // twice): a connection that broke fails its next statement, and sqlx closes it.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .context("cannot connect to the database (DATABASE_URL)")?;
