@@ -65,8 +65,10 @@ pub struct MemberFacts {
 }
 
 impl MemberFacts {
-    fn new_member(user_id: i64, person: &Person) -> Self {
-        MemberFacts {
+    /// Someone newly named: a new User ID as the admin typed them, or an existing one (`known`)
+    /// whose own name and language greet them in emails (admins see what was typed; tenancy).
+    fn new_member(user_id: i64, person: &Person, known: Option<&MemberFacts>) -> Self {
+        let mut m = MemberFacts {
             user_id,
             email: person.email.as_str().to_string(),
             first_name: person.first_name.clone(),
@@ -79,7 +81,14 @@ impl MemberFacts {
             cloud: BTreeSet::new(),
             products: BTreeSet::new(),
             coordinator_terms_accepted: false,
+        };
+        if let Some(k) = known {
+            m.first_name = k.first_name.clone();
+            m.last_name = k.last_name.clone();
+            m.language = k.language.clone();
+            m.coordinator_terms_accepted = k.coordinator_terms_accepted;
         }
+        m
     }
 }
 
@@ -708,14 +717,7 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
                         new_user_id(plan.people.len() - 1)
                     }
                 };
-                let mut m = MemberFacts::new_member(id, person);
-                if let Some(known) = snap.known.get(&email) {
-                    // Their own name greets them; admins see what was typed (tenancy).
-                    m.first_name = known.first_name.clone();
-                    m.last_name = known.last_name.clone();
-                    m.language = known.language.clone();
-                    m.coordinator_terms_accepted = known.coordinator_terms_accepted;
-                }
+                let m = MemberFacts::new_member(id, person, snap.known.get(&email));
                 after.members.insert(id, m);
                 grant(&mut after, id, access);
                 entries.insert(id, entry("users", i));
@@ -822,13 +824,7 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
                             new_user_id(0)
                         }
                     };
-                    let mut m = MemberFacts::new_member(id, person);
-                    if let Some(k) = known {
-                        m.first_name = k.first_name.clone();
-                        m.last_name = k.last_name.clone();
-                        m.language = k.language.clone();
-                        m.coordinator_terms_accepted = k.coordinator_terms_accepted;
-                    }
+                    let m = MemberFacts::new_member(id, person, known);
                     after.members.insert(id, m);
                     get_started.insert(id, Role::SoftwareCoordinator);
                     plan.steps.push(Step::Name {
