@@ -932,12 +932,28 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
             plan.concerned.push(Who::User(*user));
         }
     }
+    // R10: the seat limits are checked even when some entries are bad, so one bad email does
+    // not hide another entry's missing seat; every problem is told at once, in input order.
+    let invariants = check_invariants(snap, &after, &entries);
     if !problems.is_empty() {
+        if let Err(more) = invariants {
+            problems.extend(more);
+        }
+        problems.sort_by_key(|e| entry_index(e));
         return Err(problems);
     }
-    check_invariants(snap, &after, &entries)?;
+    invariants?;
     diff(snap, &after, command, &mut plan, &get_started, extra_emails);
     Ok(plan)
+}
+
+/// Where in the input's list a refusal points (`["input", "users", "3", ...]`), for ordering;
+/// refusals about the whole request come first.
+fn entry_index(e: &DomainError) -> (usize, usize) {
+    match e.field.as_deref() {
+        Some([_, _, i, ..]) => i.parse().map_or((0, 0), |i| (1, i)),
+        _ => (0, 0),
+    }
 }
 
 /// The rules that hold after any change: no product over its seat count (R11), no more
@@ -1427,6 +1443,40 @@ mod tests {
                 (UserErrorCode::InvalidEmail, "0".to_string()),
                 (UserErrorCode::AlreadyMember, "1".to_string()),
                 (UserErrorCode::DuplicateEntry, "3".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn r10_a_bad_email_does_not_hide_other_entries_duplicates_members_or_missing_seats() {
+        // One seat of P1 is free.
+        let snap = snapshot(2);
+        let person = |e: &str| Person::parse(e, "F", "L", None);
+        let command = Command::AddUsers {
+            people: vec![
+                person("a@example.com"),
+                person("not an email"),
+                person("u4@example.com"),
+                person("b@example.com"),
+                person("A@example.com"),
+            ],
+            access: AccessSpec {
+                contract_products: vec![P1],
+                ..AccessSpec::default()
+            },
+        };
+        let errs = plan(&snap, &command).unwrap_err();
+        let got: Vec<(UserErrorCode, String)> = errs
+            .iter()
+            .map(|e| (e.code, e.field.clone().unwrap()[2].clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (UserErrorCode::InvalidEmail, "1".to_string()),
+                (UserErrorCode::AlreadyMember, "2".to_string()),
+                (UserErrorCode::SeatLimitReached, "3".to_string()),
+                (UserErrorCode::DuplicateEntry, "4".to_string()),
             ]
         );
     }

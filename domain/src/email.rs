@@ -61,6 +61,10 @@ pub enum Email {
         benefits: Vec<Benefit>,
         #[serde(default)]
         removed: bool,
+        /// Why they changed: a request (the default), the contract's expiry (then `benefits`
+        /// are what stopped), or a renewal that gave them back (R22).
+        #[serde(default)]
+        reason: PermissionsReason,
     },
     /// A term ends in `days` days (R20); obsolete once the term ending on `term_end` is
     /// renewed or over.
@@ -92,6 +96,29 @@ pub enum Email {
         new_manager_email: String,
         previous_manager_name: String,
     },
+    /// A contract was not renewed and expired (R22), to its Contract Manager: what stopped
+    /// (its products, for how many members) and how to renew.
+    ContractExpired {
+        contract_number: String,
+        company: String,
+        first_name: String,
+        end_date: NaiveDate,
+        products: Vec<String>,
+        members_affected: i64,
+    },
+}
+
+/// Why a Permissions Changed email went out (R12, R22).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PermissionsReason {
+    /// An admin's request changed them.
+    #[default]
+    Change,
+    /// The contract expired: product access stopped.
+    Expired,
+    /// A renewal gave back what the expiry stopped.
+    Renewed,
 }
 
 /// A product line of an order.
@@ -170,6 +197,7 @@ impl Email {
             Email::SupportCaseReceived { .. } => EmailKind::SupportCaseReceived,
             Email::NewRelease { .. } => EmailKind::NewRelease,
             Email::ContractManagerChanged { .. } => EmailKind::ContractManagerChanged,
+            Email::ContractExpired { .. } => EmailKind::ContractExpired,
         }
     }
 
@@ -205,6 +233,9 @@ impl Email {
                 contract_number, ..
             }
             | Email::ContractManagerChanged {
+                contract_number, ..
+            }
+            | Email::ContractExpired {
                 contract_number, ..
             } => Some(contract_number),
             Email::GetStarted {
@@ -267,6 +298,7 @@ mod tests {
                     Benefit::Coordinator("AutoCAD".into()),
                 ],
                 removed: false,
+                reason: PermissionsReason::Change,
             },
             Email::RenewalNotice {
                 days: 30,
@@ -294,6 +326,14 @@ mod tests {
                 new_manager_name: "Nia Next".into(),
                 new_manager_email: "nia@acme.example".into(),
                 previous_manager_name: "Pat Smith".into(),
+            },
+            Email::ContractExpired {
+                contract_number: "1234-567890".into(),
+                company: "Acme".into(),
+                first_name: "Ann".into(),
+                end_date: day("2027-01-01"),
+                products: vec!["AutoCAD".into()],
+                members_affected: 3,
             },
         ]
     }

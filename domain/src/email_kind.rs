@@ -14,6 +14,7 @@ pub enum EmailKind {
     SupportCaseReceived,
     NewRelease,
     ContractManagerChanged,
+    ContractExpired,
 }
 
 impl EmailKind {
@@ -26,6 +27,7 @@ impl EmailKind {
         Self::SupportCaseReceived,
         Self::NewRelease,
         Self::ContractManagerChanged,
+        Self::ContractExpired,
     ];
 
     /// The `X-Roster-Kind` header value and the template folder name.
@@ -39,6 +41,7 @@ impl EmailKind {
             Self::SupportCaseReceived => "support-case-received",
             Self::NewRelease => "new-release",
             Self::ContractManagerChanged => "contract-manager-changed",
+            Self::ContractExpired => "contract-expired",
         }
     }
 }

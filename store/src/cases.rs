@@ -444,6 +444,7 @@ pub async fn resolve_manager_change(
                         first_name: to.first_name.clone(),
                         benefits: has,
                         removed: false,
+                        reason: roster_domain::email::PermissionsReason::Change,
                     },
                     idem_key: format!(
                         "permissions-changed:contract:{}:user:{}:case:{case_pk}",

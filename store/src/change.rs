@@ -543,6 +543,7 @@ async fn apply(
                 first_name: owed.first_name.clone(),
                 benefits: benefits.clone(),
                 removed: *removed,
+                reason: roster_domain::email::PermissionsReason::Change,
             },
         };
         let idem_key = format!(

@@ -388,12 +388,22 @@ pub async fn advice_facts(
     conn: &mut sqlx::AnyConnection,
     contract_id: i64,
 ) -> StoreResult<roster_domain::advice::AdviceFacts> {
-    let (coordinators, pending): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM contract_products WHERE contract_id = $1 AND coordinator_user_id IS NOT NULL), \
-         (SELECT COUNT(*) FROM memberships WHERE contract_id = $1 AND status = 'PENDING')",
+    let (pending,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM memberships WHERE contract_id = $1 AND status = 'PENDING'",
     )
     .bind(contract_id)
     .fetch_one(&mut *conn)
+    .await?;
+    // Each product, and whether someone other than the CM coordinates it (R4).
+    let products: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT p.name, CASE WHEN cp.coordinator_user_id IS NULL OR EXISTS (SELECT 1 FROM memberships m \
+         WHERE m.contract_id = cp.contract_id AND m.user_id = cp.coordinator_user_id AND m.is_manager = 1) \
+         THEN 1 ELSE 0 END AS only_cm \
+         FROM contract_products cp JOIN products p ON p.id = cp.product_id \
+         WHERE cp.contract_id = $1 ORDER BY p.name",
+    )
+    .bind(contract_id)
+    .fetch_all(&mut *conn)
     .await?;
     let idle: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT u.first_name, u.last_name, p.name FROM product_access pa \
@@ -409,7 +419,12 @@ pub async fn advice_facts(
     .fetch_all(&mut *conn)
     .await?;
     Ok(roster_domain::advice::AdviceFacts {
-        has_coordinator: coordinators > 0,
+        products_only_cm_administers: products
+            .iter()
+            .filter(|(_, only)| *only == 1)
+            .map(|(n, _)| n.clone())
+            .collect(),
+        products: products.into_iter().map(|(n, _)| n).collect(),
         pending_members: pending,
         idle_admin_seats: idle
             .into_iter()
