@@ -11,6 +11,7 @@
 //! Named Caller limit, a Permissions Changed email to whoever's benefits changed, R11-R14) are
 //! checked here once, on the state after the change, so no command can skip them.
 
+use crate::email::Contact;
 use crate::error::{DomainError, UserErrorCode};
 use crate::policy::{Action, Membership, Standing};
 use crate::rules;
@@ -530,8 +531,12 @@ pub enum Step {
 /// An email a plan owes (R5, R9, R12, R14).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
+    /// Welcome on the contract in `role`, with what they can use now and the admin to contact
+    /// (the CM, unless it is them; R9).
     GetStarted {
         role: Role,
+        benefits: Vec<Benefit>,
+        admin: Option<Contact>,
     },
     /// What the person now has; `removed` when they were taken off the contract.
     PermissionsChanged {
@@ -922,6 +927,8 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
             let notice = match kind {
                 Resend::GetStarted => Notice::GetStarted {
                     role: snap.roles(m)[0],
+                    benefits: snap.benefits(m),
+                    admin: admin_of(snap, m.user_id),
                 },
                 Resend::PermissionsChanged => Notice::PermissionsChanged {
                     benefits: snap.benefits(m),
@@ -945,6 +952,17 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
     invariants?;
     diff(snap, &after, command, &mut plan, &get_started, extra_emails);
     Ok(plan)
+}
+
+/// The admin a newly named person contacts: the Contract Manager, unless it is them.
+fn admin_of(snap: &Snapshot, user: i64) -> Option<Contact> {
+    snap.members
+        .values()
+        .find(|m| m.is_manager && m.user_id != user)
+        .map(|m| Contact {
+            name: format!("{} {}", m.first_name, m.last_name),
+            email: m.email.clone(),
+        })
 }
 
 /// Where in the input's list a refusal points (`["input", "users", "3", ...]`), for ordering;
@@ -1118,7 +1136,15 @@ fn diff(
         let who = Who::from_id(id);
         let mut told = false;
         if let (Some(a), Some(role)) = (a, get_started.get(&id)) {
-            owe(plan, a, Notice::GetStarted { role: *role });
+            owe(
+                plan,
+                a,
+                Notice::GetStarted {
+                    role: *role,
+                    benefits: after_benefits.clone(),
+                    admin: admin_of(after, id),
+                },
+            );
             told = true;
         }
         match (b, a) {

@@ -52,6 +52,12 @@ pub enum Email {
         /// The contract's products, listed when a whole contract became ready.
         #[serde(default)]
         products: Vec<ProductRef>,
+        /// What the person can use now (empty: their admin will grant access; R9).
+        #[serde(default)]
+        benefits: Vec<Benefit>,
+        /// The admin to contact (the Contract Manager), unless the person is that admin.
+        #[serde(default)]
+        admin: Option<Contact>,
     },
     /// What a member now has (R12); `removed` when they were taken off the contract.
     PermissionsChanged {
@@ -119,6 +125,13 @@ pub enum PermissionsReason {
     Expired,
     /// A renewal gave back what the expiry stopped.
     Renewed,
+}
+
+/// A person to contact, by name and address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
 }
 
 /// A product line of an order.
@@ -285,6 +298,8 @@ mod tests {
                 first_name: "Ann".into(),
                 role: StartedAs::Reseller,
                 products: vec![],
+                benefits: vec![],
+                admin: None,
             },
             Email::PermissionsChanged {
                 contract_number: "1234-567890".into(),

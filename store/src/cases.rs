@@ -469,6 +469,8 @@ pub async fn resolve_manager_change(
                         first_name: new.first_name.clone(),
                         role: StartedAs::Member(Role::ContractManager),
                         products: Vec::new(),
+                        benefits: Vec::new(),
+                        admin: None,
                     },
                     idem_key: format!(
                         "get-started:contract:{}:user:{}:case:{case_pk}",

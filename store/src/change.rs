@@ -530,12 +530,18 @@ async fn apply(
     for owed in &plan.emails {
         let user = id(&created, owed.to);
         let email = match &owed.notice {
-            Notice::GetStarted { role } => Email::GetStarted {
+            Notice::GetStarted {
+                role,
+                benefits,
+                admin,
+            } => Email::GetStarted {
                 contract_number: Some(contract.number.clone()),
                 company: contract.company.clone(),
                 first_name: owed.first_name.clone(),
                 role: StartedAs::Member(*role),
                 products: Vec::new(),
+                benefits: benefits.clone(),
+                admin: admin.clone(),
             },
             Notice::PermissionsChanged { benefits, removed } => Email::PermissionsChanged {
                 contract_number: contract.number.clone(),

@@ -7,11 +7,11 @@ use crate::error::ConstraintExt as _;
 use crate::outbox::{self, Job};
 use crate::users::{self, UserRow};
 use crate::{Store, StoreError, StoreResult, Tx, flag, now_ms, secret};
-use roster_domain::email::{Email, OrderedProduct, ProductRef, StartedAs};
+use roster_domain::email::{Email, OrderedProduct, ProductRef};
 use roster_domain::policy::{Membership, Standing};
 use roster_domain::rules::Order;
 use roster_domain::{
-    BillingPeriod, ContractStatus, Day, DomainError, RenewalKind, Role, SupportLevel, UserErrorCode,
+    BillingPeriod, ContractStatus, Day, DomainError, RenewalKind, SupportLevel, UserErrorCode,
 };
 use serde_json::json;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
@@ -582,53 +582,58 @@ async fn find_or_create_product(tx: &mut Tx, code: &str, name: &str) -> StoreRes
     Ok(id)
 }
 
-/// Provisions a PROCESSING contract (R19): it becomes ACTIVE and the Contract Manager is owed
-/// the Get Started email. Returns `false` when there was nothing to do (already provisioned).
+/// Provisions a PROCESSING contract (R19): [`roster_domain::lifecycle::provision`] decides on
+/// the locked snapshot (only PROCESSING becomes ACTIVE) and owes the CM Get Started; this writes
+/// its plan. Returns `false` when there was nothing to do (already provisioned).
 pub async fn provision(store: &Store, contract_id: i64) -> StoreResult<bool> {
     let mut tx = store.begin().await?;
-    let done = sqlx::query(
-        "UPDATE contracts SET status = 'ACTIVE' WHERE id = $1 AND status = 'PROCESSING'",
+    let Some(snap) = crate::change::load(
+        store.backend(),
+        &mut tx,
+        contract_id,
+        &roster_domain::change::Named::default(),
     )
-    .bind(contract_id)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
+    .await?
+    else {
         return Ok(false);
-    }
-    let contract = by_id(&mut *tx, contract_id)
+    };
+    let products = products(&mut *tx, contract_id)
         .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("contract {contract_id} vanished")))?;
-    let cm = manager(&mut *tx, contract_id).await?;
-    let products = products(&mut *tx, contract_id).await?;
+        .into_iter()
+        .map(|p| ProductRef {
+            name: p.product_name,
+            code: p.product_code,
+        })
+        .collect();
+    let Some(plan) = roster_domain::lifecycle::provision(&snap, products) else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE contracts SET status = 'ACTIVE' WHERE id = $1 AND status = 'PROCESSING'")
+        .bind(contract_id)
+        .execute(&mut *tx)
+        .await?;
+    let mut ids = Vec::new();
+    for e in plan.emails {
+        ids.extend(
+            emails::enqueue(
+                &mut tx,
+                NewEmail {
+                    email: e.email,
+                    idem_key: e.idem_key,
+                    contract_id: Some(contract_id),
+                    user_id: Some(e.user_id),
+                    recipient: e.recipient,
+                },
+            )
+            .await?,
+        );
+    }
     audit::record(
         &mut tx,
         Some(contract_id),
         &Actor::System,
         "contract.activated",
-        &json!({ "status": { "before": "PROCESSING", "after": "ACTIVE" } }),
-    )
-    .await?;
-    emails::enqueue(
-        &mut tx,
-        NewEmail {
-            email: Email::GetStarted {
-                contract_number: Some(contract.number),
-                company: contract.company_name,
-                first_name: cm.first_name.clone(),
-                role: StartedAs::Member(Role::ContractManager),
-                products: products
-                    .into_iter()
-                    .map(|p| ProductRef {
-                        name: p.product_name,
-                        code: p.product_code,
-                    })
-                    .collect(),
-            },
-            idem_key: format!("get-started:contract:{contract_id}:user:{}", cm.id),
-            contract_id: Some(contract_id),
-            user_id: Some(cm.id),
-            recipient: cm.email.clone(),
-        },
+        &json!({ "status": { "before": "PROCESSING", "after": "ACTIVE" }, "emails": ids }),
     )
     .await?;
     tx.commit().await?;

@@ -295,7 +295,7 @@ async fn compose_and_send(deps: &Deps, row: &emails::EmailRow) -> Result<String,
                 company: c.company_name,
                 end_date: *c.end_date,
                 renewal_kind: c.renewal_kind,
-                reseller_name: reseller.unwrap_or_else(|| "your reseller".into()),
+                reseller_name: reseller,
             })
         }
         None => None,
@@ -309,7 +309,16 @@ async fn compose_and_send(deps: &Deps, row: &emails::EmailRow) -> Result<String,
         }
         _ => None,
     };
+    // R20: a notice states the days really left when it goes out, not its threshold.
+    let days_left = match &email {
+        Email::RenewalNotice { term_end, .. } => Some(roster_domain::lifecycle::days_left(
+            chrono::Utc::now().date_naive(),
+            *term_end,
+        )),
+        _ => None,
+    };
     let facts = SendFacts {
+        days_left,
         email: row.recipient.clone(),
         sign_in_link: format!("{}/sign-in", deps.public_url),
         activation_link,

@@ -386,7 +386,7 @@ impl CasesMutation {
             Gate::Refused(e) => return Ok(case_payload(e)),
         };
         let today = chrono::Utc::now().date_naive();
-        match roster_store::renewals::renew_by_hand(auth, today).await {
+        match roster_store::renewals::renew_by_hand(&c.store, auth, today).await {
             Ok(row) => {
                 c.committed(Event::ContractChanged {
                     contract_id: row.id,
