@@ -30,6 +30,15 @@ pub fn router(state: AppState) -> Router {
             "/contracts/{number}/{file}",
             get(crate::export::contract_file),
         )
+        .route(
+            "/activate",
+            get(crate::pages::activate_page).post(crate::pages::activate_submit),
+        )
+        .route(
+            "/sign-in",
+            get(crate::pages::sign_in_page).post(crate::pages::sign_in_submit),
+        )
+        .route("/account", get(crate::pages::account_page))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -8,6 +8,7 @@ pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod pages;
 pub mod passwords;
 pub mod state;
 pub mod telemetry;

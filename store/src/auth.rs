@@ -136,3 +136,38 @@ pub async fn staff_key<'c, E: Executor<'c, Database = Any>>(
             .await?;
     Ok(row.map(|(id,)| id))
 }
+
+/// What an activation link is now, for the page it opens: its user, or why it no longer works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivationLink {
+    /// Usable: the user it activates, and their language.
+    Valid { user_id: i64, language: String },
+    /// Used already, or voided by a newer link (each new Get Started email voids the old one).
+    Used { language: String },
+    /// Older than [`ACTIVATION_TTL_MS`].
+    Expired { language: String },
+    /// No such token.
+    Unknown,
+}
+
+/// Looks an activation token up without using it.
+pub async fn activation_link<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    token: &str,
+) -> StoreResult<ActivationLink> {
+    let row: Option<(i64, Option<i64>, i64, String)> = sqlx::query_as(
+        "SELECT t.user_id, t.used_at, t.expires_at, u.language FROM activation_tokens t \
+         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+    )
+    .bind(secret::hash(token))
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        None => ActivationLink::Unknown,
+        Some((_, Some(_), _, language)) => ActivationLink::Used { language },
+        Some((_, None, expires, language)) if expires <= now_ms() => {
+            ActivationLink::Expired { language }
+        }
+        Some((user_id, None, _, language)) => ActivationLink::Valid { user_id, language },
+    })
+}

@@ -323,3 +323,56 @@ pub fn of_kind(kind: EmailKind) -> Vec<Sample> {
 pub fn all() -> Vec<Sample> {
     EmailKind::ALL.iter().flat_map(|k| of_kind(*k)).collect()
 }
+
+/// Writes every sample in every language under `dir` as `<lang>/<kind>.<shape>.html` and
+/// `.eml`, plus an `index.html` linking them all, for an operator or translator to look at
+/// (`roster emails preview`). Returns how many emails were written.
+pub fn preview(dir: &std::path::Path, from: &lettre::message::Mailbox) -> anyhow::Result<usize> {
+    use anyhow::Context as _;
+    let mut index = String::from(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Roster emails</title>\
+         <h1>Roster emails</h1>",
+    );
+    let mut written = 0;
+    for lang in crate::templates::languages() {
+        let folder = dir.join(lang);
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        index.push_str(&format!("<h2>{lang}</h2><ul>"));
+        for s in all() {
+            let rendered = crate::templates::render(&s.email, &s.facts, lang)
+                .with_context(|| format!("rendering {} in {lang}", s.name))?;
+            let subject = rendered.subject.clone();
+            std::fs::write(folder.join(format!("{}.html", s.name)), &rendered.html)?;
+            let message = crate::mail::build(
+                &crate::mail::Envelope {
+                    from,
+                    to_email: &s.facts.email,
+                    to_name: s.facts.first_name.clone(),
+                    kind: s.email.kind().as_str(),
+                    contract_number: s
+                        .email
+                        .contract_number()
+                        .or(s.facts.contract.as_ref().map(|c| c.contract_number.as_str())),
+                    message_id: &format!("<preview-{}-{lang}@roster.example>", s.name),
+                },
+                rendered,
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {e}", s.name))?;
+            std::fs::write(folder.join(format!("{}.eml", s.name)), message.formatted())?;
+            let escaped = subject
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            index.push_str(&format!(
+                "<li><a href=\"{lang}/{name}.html\">{name}</a>: {escaped} \
+                 (<a href=\"{lang}/{name}.eml\">.eml</a>)</li>",
+                name = s.name
+            ));
+            written += 1;
+        }
+        index.push_str("</ul>");
+    }
+    std::fs::write(dir.join("index.html"), index)?;
+    Ok(written)
+}
