@@ -53,7 +53,11 @@ pub struct SignInForm {
 }
 
 /// `GET /activate?token=...`: the form, or why the link no longer works and what to do.
-pub async fn activate_page(State(state): Shared, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+pub async fn activate_page(
+    State(state): Shared,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
     let token = q.token.unwrap_or_default();
     let link = match lookup(&state, &token).await {
         Ok(link) => link,
@@ -106,7 +110,12 @@ pub async fn activate_submit(
                     .unwrap_or(ActivationLink::Unknown);
                 return dead_link(&now, &lang);
             }
-            activate_form(&t, &form.token, Some(t.error(code)), StatusCode::UNPROCESSABLE_ENTITY)
+            activate_form(
+                &t,
+                &form.token,
+                Some(t.error(code)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
     }
 }
@@ -141,7 +150,12 @@ pub async fn sign_in_submit(
         Some(session) => signed_in(session, &headers),
         None => {
             let code = result["userErrors"][0]["code"].as_str().unwrap_or("");
-            sign_in_form(&t, &form.email, Some(t.error(code)), StatusCode::UNAUTHORIZED)
+            sign_in_form(
+                &t,
+                &form.email,
+                Some(t.error(code)),
+                StatusCode::UNAUTHORIZED,
+            )
         }
     }
 }
@@ -165,7 +179,8 @@ pub async fn account_page(State(state): Shared, headers: HeaderMap) -> Response 
     let t = T::of(&user.language);
     let body = format!(
         "<p id=\"signed-in\">{}</p><p>{}</p>",
-        esc(&t.signed_in_as
+        esc(&t
+            .signed_in_as
             .replace("{name}", &format!("{} {}", user.first_name, user.last_name))
             .replace("{email}", &user.email)),
         esc(t.account_next),
@@ -186,7 +201,12 @@ async fn lookup(state: &AppState, token: &str) -> Result<ActivationLink, Respons
 }
 
 /// Runs one mutation as an anonymous client from `peer`; its `data` (errors are logged).
-async fn run(state: &AppState, peer: SocketAddr, query: &str, variables: serde_json::Value) -> serde_json::Value {
+async fn run(
+    state: &AppState,
+    peer: SocketAddr,
+    query: &str,
+    variables: serde_json::Value,
+) -> serde_json::Value {
     let mut ctx = crate::graphql::context::Ctx::anonymous(&state.shared);
     ctx.client = Some(peer.ip());
     let request = async_graphql::Request::new(query)
@@ -242,8 +262,7 @@ fn same_site_form(headers: &HeaderMap, form_token: &str) -> bool {
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -615,6 +634,9 @@ mod tests {
         assert_eq!(language(None, &h), "fr");
         assert_eq!(language(Some("ja"), &h), "ja");
         assert_eq!(language(None, &HeaderMap::new()), "en");
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

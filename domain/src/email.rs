@@ -72,9 +72,14 @@ pub enum Email {
         #[serde(default)]
         reason: PermissionsReason,
     },
-    /// A term ends in `days` days (R20); obsolete once the term ending on `term_end` is
-    /// renewed or over.
-    RenewalNotice { days: u32, term_end: NaiveDate },
+    /// The notice of threshold `days` (R20) for the term ending on `term_end`, owed with
+    /// `days_left` real days to go (what it states); obsolete once that term is renewed or over.
+    RenewalNotice {
+        days: u32,
+        term_end: NaiveDate,
+        #[serde(default)]
+        days_left: Option<i64>,
+    },
     /// The term was renewed until `end_date` (R20, R22).
     RenewalConfirmation {
         end_date: NaiveDate,
@@ -318,6 +323,7 @@ mod tests {
             Email::RenewalNotice {
                 days: 30,
                 term_end: day("2027-01-01"),
+                days_left: None,
             },
             Email::RenewalConfirmation {
                 end_date: day("2028-01-01"),

@@ -14,10 +14,11 @@ use crate::change::{self, Authorized};
 use crate::contracts::{self, ContractRow};
 use crate::emails::{self, NewEmail};
 use crate::members;
-use crate::{Store, StoreError, StoreResult, Tx, now_ms};
+use crate::{Backend, Store, StoreError, StoreResult, Tx, now_ms};
 use chrono::{Days, NaiveDate};
 use roster_domain::change::{Named, Snapshot};
 use roster_domain::email::Email;
+use roster_domain::email_kind::EmailKind;
 use roster_domain::lifecycle::{self, EndOfTerm, Expiry, LifecycleEmail, Renewal, RenewedBy};
 use roster_domain::rules::NOTICE_THRESHOLDS;
 use roster_domain::{BillingPeriod, ContractStatus, DomainError, RenewalKind};
@@ -103,34 +104,25 @@ async fn owe_notices(store: &Store, today: NaiveDate) -> StoreResult<u64> {
             .unwrap_or(today);
         ranges.push((today, to, *t, true));
     }
+    let backend = store.backend();
     let statements = ranges.into_iter().map(|(from, to, t, auto)| async move {
-        let (kind, before, after) = notice_around_term_end(t);
-        let sql = if auto {
-            "INSERT INTO emails (idem_key, kind, contract_id, user_id, recipient, params, created_at) \
-             SELECT 'renewal-notice:contract:' || CAST(c.id AS TEXT) || ':term:' || c.end_date \
-             || ':days:' || $3, $5, c.id, u.id, u.email, $6 || c.end_date || $7, $4 \
-             FROM contracts c JOIN memberships m ON m.contract_id = c.id AND m.is_manager = 1 \
-             JOIN users u ON u.id = m.user_id \
-             WHERE c.status = 'ACTIVE' AND c.end_date > $1 AND c.end_date <= $2 \
-             AND c.renewal_kind = 'AUTO' AND c.billing_period IN ('ANNUAL', 'MULTI_YEAR') \
-             ON CONFLICT DO NOTHING"
-        } else {
-            "INSERT INTO emails (idem_key, kind, contract_id, user_id, recipient, params, created_at) \
-             SELECT 'renewal-notice:contract:' || CAST(c.id AS TEXT) || ':term:' || c.end_date \
-             || ':days:' || $3, $5, c.id, u.id, u.email, $6 || c.end_date || $7, $4 \
-             FROM contracts c JOIN memberships m ON m.contract_id = c.id AND m.is_manager = 1 \
-             JOIN users u ON u.id = m.user_id \
-             WHERE c.status = 'ACTIVE' AND c.end_date > $1 AND c.end_date <= $2 \
-             AND c.renewal_kind <> 'AUTO' ON CONFLICT DO NOTHING"
+        let [p0, p1, p2] = notice_params_around(t);
+        let sql = match (backend, auto) {
+            (Backend::Postgres, false) => NOTICES_PG,
+            (Backend::Postgres, true) => AUTO_REMINDERS_PG,
+            (Backend::Sqlite, false) => NOTICES_SQLITE,
+            (Backend::Sqlite, true) => AUTO_REMINDERS_SQLITE,
         };
         let done = sqlx::query(sql)
             .bind(from.to_string())
             .bind(to.to_string())
             .bind(t.to_string())
             .bind(now)
-            .bind(kind)
-            .bind(before)
-            .bind(after)
+            .bind(EmailKind::RenewalNotice.as_str())
+            .bind(p0)
+            .bind(p1)
+            .bind(p2)
+            .bind(today.to_string())
             .execute(store.pool())
             .await?;
         Ok::<u64, StoreError>(done.rows_affected())
@@ -141,19 +133,60 @@ async fn owe_notices(store: &Store, today: NaiveDate) -> StoreResult<u64> {
         .sum())
 }
 
-/// A Renewal Notice of `days` as one statement owes it to many contracts: its kind and its
-/// params (the typed email's own serialisation) split where each contract's end date goes.
-fn notice_around_term_end(days: u32) -> (&'static str, String, String) {
-    let marker = NaiveDate::from_ymd_opt(1, 1, 1).expect("0001-01-01 is a date");
+/// The notice statements: the params are the typed email's serialisation spliced around each
+/// contract's end date and its real days left on the pass's day (`$6 || end || $7 || days ||
+/// $8`); a date difference, which each backend spells its own way.
+macro_rules! notice_sql {
+    ($days:literal, $which:literal) => {
+        concat!(
+            "INSERT INTO emails (idem_key, kind, contract_id, user_id, recipient, params, created_at) \
+             SELECT 'renewal-notice:contract:' || CAST(c.id AS TEXT) || ':term:' || c.end_date \
+             || ':days:' || $3, $5, c.id, u.id, u.email, $6 || c.end_date || $7 || ",
+            $days,
+            " || $8, $4 \
+             FROM contracts c JOIN memberships m ON m.contract_id = c.id AND m.is_manager = 1 \
+             JOIN users u ON u.id = m.user_id \
+             WHERE c.status = 'ACTIVE' AND c.end_date > $1 AND c.end_date <= $2 AND ",
+            $which,
+            " ON CONFLICT DO NOTHING"
+        )
+    };
+}
+const NOTICES_PG: &str = notice_sql!(
+    "CAST(CAST(c.end_date AS DATE) - CAST($9 AS DATE) AS TEXT)",
+    "c.renewal_kind <> 'AUTO'"
+);
+const AUTO_REMINDERS_PG: &str = notice_sql!(
+    "CAST(CAST(c.end_date AS DATE) - CAST($9 AS DATE) AS TEXT)",
+    "c.renewal_kind = 'AUTO' AND c.billing_period IN ('ANNUAL', 'MULTI_YEAR')"
+);
+const NOTICES_SQLITE: &str = notice_sql!(
+    "CAST(CAST(julianday(c.end_date) - julianday($9) AS INTEGER) AS TEXT)",
+    "c.renewal_kind <> 'AUTO'"
+);
+const AUTO_REMINDERS_SQLITE: &str = notice_sql!(
+    "CAST(CAST(julianday(c.end_date) - julianday($9) AS INTEGER) AS TEXT)",
+    "c.renewal_kind = 'AUTO' AND c.billing_period IN ('ANNUAL', 'MULTI_YEAR')"
+);
+
+/// A Renewal Notice of threshold `days` as one statement owes it to many contracts: the
+/// typed email's own serialisation, split where each contract's end date and days left go.
+fn notice_params_around(days: u32) -> [String; 3] {
+    const LEFT_MARKER: i64 = 987_654_321;
+    let end_marker = NaiveDate::from_ymd_opt(1, 1, 1).expect("0001-01-01 is a date");
     let email = Email::RenewalNotice {
         days,
-        term_end: marker,
+        term_end: end_marker,
+        days_left: Some(LEFT_MARKER),
     };
     let params = email.params().to_string();
-    let (before, after) = params
-        .split_once(&marker.to_string())
+    let (p0, rest) = params
+        .split_once(&end_marker.to_string())
         .expect("the params hold the term end");
-    (email.kind().as_str(), before.to_string(), after.to_string())
+    let (p1, p2) = rest
+        .split_once(&LEFT_MARKER.to_string())
+        .expect("the params hold the days left");
+    [p0.to_string(), p1.to_string(), p2.to_string()]
 }
 
 /// The members who hold a seat, or held one when the contract expired, with those seats.
@@ -451,16 +484,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn r20_a_notice_spliced_around_an_end_date_is_the_typed_email() {
+    fn r20_a_notice_spliced_around_an_end_date_and_days_left_is_the_typed_email() {
         for days in NOTICE_THRESHOLDS {
-            let (kind, before, after) = notice_around_term_end(days);
-            // What the statement builds from `c.end_date`, the stored `YYYY-MM-DD`.
-            let params = format!("{before}2027-03-31{after}");
+            let [p0, p1, p2] = notice_params_around(days);
+            // What the statement builds from `c.end_date`, the stored `YYYY-MM-DD`, and the
+            // days left it computes.
+            let params = format!("{p0}2027-03-31{p1}35{p2}");
             assert_eq!(
-                Email::from_stored(kind, &params).unwrap(),
+                Email::from_stored(EmailKind::RenewalNotice.as_str(), &params).unwrap(),
                 Email::RenewalNotice {
                     days,
                     term_end: NaiveDate::from_ymd_opt(2027, 3, 31).unwrap(),
+                    days_left: Some(35),
                 }
             );
         }

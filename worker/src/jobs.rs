@@ -309,16 +309,20 @@ async fn compose_and_send(deps: &Deps, row: &emails::EmailRow) -> Result<String,
         }
         _ => None,
     };
-    // R20: a notice states the days really left when it goes out, not its threshold.
-    let days_left = match &email {
-        Email::RenewalNotice { term_end, .. } => Some(roster_domain::lifecycle::days_left(
+    // R20: a notice states the real days left (owed with it; rows owed before it was, now).
+    let mut email = email;
+    if let Email::RenewalNotice {
+        term_end,
+        days_left: days_left @ None,
+        ..
+    } = &mut email
+    {
+        *days_left = Some(roster_domain::lifecycle::days_left(
             chrono::Utc::now().date_naive(),
             *term_end,
-        )),
-        _ => None,
-    };
+        ));
+    }
     let facts = SendFacts {
-        days_left,
         email: row.recipient.clone(),
         sign_in_link: format!("{}/sign-in", deps.public_url),
         activation_link,

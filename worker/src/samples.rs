@@ -41,7 +41,6 @@ pub fn facts(renewal_kind: Option<RenewalKind>, activation: bool) -> SendFacts {
             reseller_name: (renewal_kind == RenewalKind::Reseller)
                 .then(|| "Channel Partners".to_string()),
         }),
-        days_left: None,
     }
 }
 
@@ -233,15 +232,14 @@ pub fn of_kind(kind: EmailKind) -> Vec<Sample> {
         ]
         .into_iter()
         .map(|kind| {
-            let mut f = facts(Some(kind), false);
-            f.days_left = Some(35);
             sample(
                 &kind.as_str().to_lowercase(),
                 Email::RenewalNotice {
                     days: 45,
                     term_end: day("2027-01-01"),
+                    days_left: Some(35),
                 },
-                f,
+                facts(Some(kind), false),
             )
         })
         .chain(std::iter::once({
@@ -249,12 +247,12 @@ pub fn of_kind(kind: EmailKind) -> Vec<Sample> {
             if let Some(c) = f.contract.as_mut() {
                 c.reseller_name = None;
             }
-            f.days_left = Some(1);
             sample(
                 "reseller-unknown",
                 Email::RenewalNotice {
                     days: 4,
                     term_end: day("2027-01-01"),
+                    days_left: Some(1),
                 },
                 f,
             )
@@ -350,10 +348,11 @@ pub fn preview(dir: &std::path::Path, from: &lettre::message::Mailbox) -> anyhow
                     to_email: &s.facts.email,
                     to_name: s.facts.first_name.clone(),
                     kind: s.email.kind().as_str(),
-                    contract_number: s
-                        .email
-                        .contract_number()
-                        .or(s.facts.contract.as_ref().map(|c| c.contract_number.as_str())),
+                    contract_number: s.email.contract_number().or(s
+                        .facts
+                        .contract
+                        .as_ref()
+                        .map(|c| c.contract_number.as_str())),
                     message_id: &format!("<preview-{}-{lang}@roster.example>", s.name),
                 },
                 rendered,

@@ -56,10 +56,6 @@ pub struct SendFacts {
     /// The contract the email concerns, as it is now.
     #[serde(flatten)]
     pub contract: Option<ContractNow>,
-    /// Real days from sending to the term's end, for a renewal notice (R20: never the
-    /// threshold's number).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub days_left: Option<i64>,
 }
 
 /// A contract as an email names it when it is sent.
@@ -271,6 +267,7 @@ mod tests {
         let notice = Email::RenewalNotice {
             days: 4,
             term_end: day("2027-01-01"),
+            days_left: None,
         };
         let err = render(&notice, &samples::facts(None, false), "en").unwrap_err();
         assert_eq!(err.kind(), minijinja::ErrorKind::UndefinedError, "{err:#}");
