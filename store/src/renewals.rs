@@ -134,16 +134,16 @@ async fn owe_notices(store: &Store, today: NaiveDate) -> StoreResult<u64> {
 }
 
 /// The notice statements: the params are the typed email's serialisation spliced around each
-/// contract's end date and its real days left on the pass's day (`$6 || end || $7 || days ||
-/// $8`); a date difference, which each backend spells its own way.
+/// contract's real days left on the pass's day and its end date (`$6 || days || $7 || end ||
+/// $8`); the days left are a date difference, which each backend spells its own way.
 macro_rules! notice_sql {
     ($days:literal, $which:literal) => {
         concat!(
             "INSERT INTO emails (idem_key, kind, contract_id, user_id, recipient, params, created_at) \
              SELECT 'renewal-notice:contract:' || CAST(c.id AS TEXT) || ':term:' || c.end_date \
-             || ':days:' || $3, $5, c.id, u.id, u.email, $6 || c.end_date || $7 || ",
+             || ':days:' || $3, $5, c.id, u.id, u.email, $6 || ",
             $days,
-            " || $8, $4 \
+            " || $7 || c.end_date || $8, $4 \
              FROM contracts c JOIN memberships m ON m.contract_id = c.id AND m.is_manager = 1 \
              JOIN users u ON u.id = m.user_id \
              WHERE c.status = 'ACTIVE' AND c.end_date > $1 AND c.end_date <= $2 AND ",
@@ -170,7 +170,9 @@ const AUTO_REMINDERS_SQLITE: &str = notice_sql!(
 );
 
 /// A Renewal Notice of threshold `days` as one statement owes it to many contracts: the
-/// typed email's own serialisation, split where each contract's end date and days left go.
+/// typed email's own serialisation, split where each contract's days left and end date go (in
+/// that order: serde_json writes keys sorted, `daysLeft` before `termEnd`; the unit test below
+/// fails if that ever changes).
 fn notice_params_around(days: u32) -> [String; 3] {
     const LEFT_MARKER: i64 = 987_654_321;
     let end_marker = NaiveDate::from_ymd_opt(1, 1, 1).expect("0001-01-01 is a date");
@@ -181,11 +183,11 @@ fn notice_params_around(days: u32) -> [String; 3] {
     };
     let params = email.params().to_string();
     let (p0, rest) = params
-        .split_once(&end_marker.to_string())
-        .expect("the params hold the term end");
-    let (p1, p2) = rest
         .split_once(&LEFT_MARKER.to_string())
         .expect("the params hold the days left");
+    let (p1, p2) = rest
+        .split_once(&end_marker.to_string())
+        .expect("the params hold the term end, after the days left");
     [p0.to_string(), p1.to_string(), p2.to_string()]
 }
 
@@ -487,9 +489,9 @@ mod tests {
     fn r20_a_notice_spliced_around_an_end_date_and_days_left_is_the_typed_email() {
         for days in NOTICE_THRESHOLDS {
             let [p0, p1, p2] = notice_params_around(days);
-            // What the statement builds from `c.end_date`, the stored `YYYY-MM-DD`, and the
-            // days left it computes.
-            let params = format!("{p0}2027-03-31{p1}35{p2}");
+            // What the statement builds from the days left it computes and `c.end_date`, the
+            // stored `YYYY-MM-DD`.
+            let params = format!("{p0}35{p1}2027-03-31{p2}");
             assert_eq!(
                 Email::from_stored(EmailKind::RenewalNotice.as_str(), &params).unwrap(),
                 Email::RenewalNotice {
