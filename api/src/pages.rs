@@ -10,7 +10,8 @@
 //! Cross-site form posts are refused twice over: a POST must carry the form token that the
 //! page set in a SameSite=Strict cookie (double submit), and a POST whose `Origin` (or
 //! `Sec-Fetch-Site`) says it came from another site is refused before anything runs. Every page
-//! forbids framing, keeps its URL (which may hold a token) out of `Referer`, and is not cached.
+//! forbids framing, keeps its URL (which may hold a token) out of other sites' `Referer`, and
+//! is not cached.
 
 use crate::state::AppState;
 use axum::Form;
@@ -392,7 +393,10 @@ fn page(t: &T, title: &str, body: &str, status: StatusCode, form_token: Option<&
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: browsers then send `Origin: null` on the page's own form posts,
+        // which the cross-site check must refuse. `same-origin` keeps the token-bearing URL
+        // from every other site.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ] {
