@@ -171,8 +171,12 @@ async fn r9_a_get_started_link_leads_to_a_signed_in_session_in_chromium() {
     ] {
         email_page.set_content(html).await.unwrap();
         for (device, width, mobile) in [("phone", 390, true), ("desktop", 1024, false)] {
+            // A viewport tall enough for the whole email (a full-page screenshot would reset
+            // the device's width).
             email_page
-                .execute(SetDeviceMetricsOverrideParams::new(width, 800, 2.0, mobile))
+                .execute(SetDeviceMetricsOverrideParams::new(
+                    width, 1100, 1.0, mobile,
+                ))
                 .await
                 .unwrap();
             for scheme in ["light", "dark"] {
@@ -181,7 +185,7 @@ async fn r9_a_get_started_link_leads_to_a_signed_in_session_in_chromium() {
                     .await
                     .unwrap();
                 let png = email_page
-                    .screenshot(ScreenshotParams::builder().full_page(true).build())
+                    .screenshot(ScreenshotParams::builder().build())
                     .await
                     .unwrap();
                 assert!(png.len() > 1000);
