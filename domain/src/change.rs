@@ -946,7 +946,7 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
         if let Err(more) = invariants {
             problems.extend(more);
         }
-        problems.sort_by_key(|e| entry_index(e));
+        problems.sort_by_key(entry_index);
         return Err(problems);
     }
     invariants?;

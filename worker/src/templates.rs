@@ -244,7 +244,7 @@ mod tests {
                 assert!(h.contains("name=\"viewport\""), "{what}");
                 assert!(h.contains("prefers-color-scheme: dark"), "{what}");
                 let heading = r.subject.replace('&', "&amp;").replace('\'', "&#x27;");
-                assert!(h.contains(&format!("<h1 style=")), "{what}");
+                assert!(h.contains("<h1 style="), "{what}");
                 assert!(h.contains(&heading), "{what}: heading {heading}");
                 let action = main_action(&s.email, &s.facts).1;
                 match action {
