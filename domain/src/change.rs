@@ -11,7 +11,6 @@
 //! Named Caller limit, a Permissions Changed email to whoever's benefits changed, R11-R14) are
 //! checked here once, on the state after the change, so no command can skip them.
 
-use crate::email::Contact;
 use crate::error::{DomainError, UserErrorCode};
 use crate::policy::{Action, Membership, Standing};
 use crate::rules;
@@ -91,6 +90,13 @@ impl MemberFacts {
         }
         m
     }
+}
+
+/// A person to contact, by name and address (the admin a Get Started email names; R9).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
 }
 
 /// Whom a command names, for the store to load (see [`Snapshot::members`]).

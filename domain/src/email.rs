@@ -132,12 +132,8 @@ pub enum PermissionsReason {
     Renewed,
 }
 
-/// A person to contact, by name and address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Contact {
-    pub name: String,
-    pub email: String,
-}
+/// A person to contact (defined beside the rules that name one).
+pub use crate::change::Contact;
 
 /// A product line of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
