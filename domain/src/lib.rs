@@ -8,6 +8,7 @@ pub mod change;
 pub mod email;
 pub mod email_kind;
 pub mod error;
+pub mod orders;
 pub mod policy;
 pub mod rules;
 pub mod types;

@@ -7,6 +7,7 @@ pub mod events;
 pub mod ids;
 pub mod mutation;
 pub mod objects;
+pub mod orders;
 pub mod query;
 pub mod roles;
 pub mod scalars;
@@ -20,6 +21,7 @@ pub struct Mutation(
     mutation::CoreMutation,
     roles::RolesMutation,
     cases::CasesMutation,
+    orders::OrdersMutation,
 );
 
 pub type RosterSchema = Schema<query::Query, Mutation, subscription::Subscription>;
