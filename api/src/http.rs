@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
             "/contracts/{number}/{file}",
             get(crate::export::contract_file),
         )
+        .route("/confirm-email", get(crate::confirm_email::confirm_email))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

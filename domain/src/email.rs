@@ -92,6 +92,15 @@ pub enum Email {
         new_manager_email: String,
         previous_manager_name: String,
     },
+    /// R32: to the new address, the link that confirms it (`confirmed: false`); to the old
+    /// address once confirmed, that the User ID's address changed (`confirmed: true`).
+    EmailChange {
+        first_name: String,
+        new_email: String,
+        confirmed: bool,
+        /// The pending change the worker issues the confirmation link for.
+        change_id: i64,
+    },
 }
 
 /// A product line of an order.
@@ -170,6 +179,7 @@ impl Email {
             Email::SupportCaseReceived { .. } => EmailKind::SupportCaseReceived,
             Email::NewRelease { .. } => EmailKind::NewRelease,
             Email::ContractManagerChanged { .. } => EmailKind::ContractManagerChanged,
+            Email::EmailChange { .. } => EmailKind::EmailChange,
         }
     }
 
@@ -212,7 +222,8 @@ impl Email {
             } => contract_number.as_deref(),
             Email::RenewalNotice { .. }
             | Email::RenewalConfirmation { .. }
-            | Email::NewRelease { .. } => None,
+            | Email::NewRelease { .. }
+            | Email::EmailChange { .. } => None,
         }
     }
 }
@@ -294,6 +305,12 @@ mod tests {
                 new_manager_name: "Nia Next".into(),
                 new_manager_email: "nia@acme.example".into(),
                 previous_manager_name: "Pat Smith".into(),
+            },
+            Email::EmailChange {
+                first_name: "Ann".into(),
+                new_email: "ann@new.example".into(),
+                confirmed: false,
+                change_id: 1,
             },
         ]
     }

@@ -14,6 +14,8 @@ pub enum EmailKind {
     SupportCaseReceived,
     NewRelease,
     ContractManagerChanged,
+    /// R32: confirm a new address (to it), or the address changed (to the old one).
+    EmailChange,
 }
 
 impl EmailKind {
@@ -26,6 +28,7 @@ impl EmailKind {
         Self::SupportCaseReceived,
         Self::NewRelease,
         Self::ContractManagerChanged,
+        Self::EmailChange,
     ];
 
     /// The `X-Roster-Kind` header value and the template folder name.
@@ -39,6 +42,7 @@ impl EmailKind {
             Self::SupportCaseReceived => "support-case-received",
             Self::NewRelease => "new-release",
             Self::ContractManagerChanged => "contract-manager-changed",
+            Self::EmailChange => "email-change",
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod advice;
 pub mod change;
+pub mod correction;
 pub mod email;
 pub mod email_kind;
 pub mod error;

@@ -11,3 +11,20 @@ CREATE TABLE add_on_orders (
     created_at    INTEGER NOT NULL
 );
 CREATE INDEX add_on_orders_contract ON add_on_orders (contract_id);
+
+-- R32: the contract whose order or admin created a User ID; only that contract's admins may
+-- correct the address of someone who never signed in.
+ALTER TABLE users ADD COLUMN created_by_contract INTEGER;
+
+-- R32: a signed-in user's pending change of address; the token (hashed) is issued when the
+-- confirmation email goes out, and the old address stays in force until it is followed.
+CREATE TABLE email_changes (
+    id          INTEGER PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users (id),
+    new_email   TEXT NOT NULL,
+    token_hash  TEXT UNIQUE,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER
+);
+CREATE INDEX email_changes_user ON email_changes (user_id);

@@ -408,14 +408,16 @@ async fn apply(
             Step::CreateUser { person } => {
                 let p = &plan.people[*person];
                 let inserted: Option<(i64,)> = sqlx::query_as(
-                    "INSERT INTO users (email, first_name, last_name, language, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+                    "INSERT INTO users (email, first_name, last_name, language, created_at, \
+                     created_by_contract) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT DO NOTHING RETURNING id",
                 )
                 .bind(p.email.as_str())
                 .bind(&p.first_name)
                 .bind(&p.last_name)
                 .bind(p.language.as_str())
                 .bind(now)
+                .bind(cid)
                 .fetch_optional(&mut **tx)
                 .await?;
                 let user = match inserted {

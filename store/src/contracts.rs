@@ -435,7 +435,7 @@ async fn create_order(
     let now = now_ms();
     let company_id =
         find_or_create_company(tx, &order.company, order.customer_number.as_deref()).await?;
-    let (cm, _) = users::find_or_create(tx, &order.purchaser).await?;
+    let (cm, cm_created) = users::find_or_create(tx, &order.purchaser).await?;
     let number = format!("{}-{}", secret::digits(4), secret::digits(6));
     let (contract_id,): (i64,) = sqlx::query_as(
         "INSERT INTO contracts (number, order_number, company_id, status, support_level, \
@@ -457,6 +457,15 @@ async fn create_order(
     .on_constraint("contracts_order_number_key", || {
         DomainError::new(UserErrorCode::OrderConflict, "order processed concurrently")
     })?;
+
+    if cm_created {
+        // R32: this contract created the User ID, so its admins may correct a wrong address.
+        sqlx::query("UPDATE users SET created_by_contract = $1 WHERE id = $2")
+            .bind(contract_id)
+            .bind(cm.id)
+            .execute(&mut **tx)
+            .await?;
+    }
 
     // R2, R3: the purchaser is the Contract Manager and a Named User of every product; on
     // ADVANCED contracts the role makes them a Named Caller (see `members::Member::roles`).

@@ -12,6 +12,8 @@ pub mod cases;
 pub mod change;
 pub mod companies;
 pub mod contracts;
+pub mod corrections;
+pub mod email_changes;
 pub mod emails;
 pub mod error;
 pub mod members;

@@ -47,6 +47,9 @@ pub struct SendFacts {
     /// `{ROSTER_PUBLIC_URL}/activate?token=...`, for a Get Started email to a User ID that has
     /// no password yet.
     pub activation_link: Option<String>,
+    /// `{ROSTER_PUBLIC_URL}/confirm-email?token=...`, for an email-change confirmation (R32).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirm_link: Option<String>,
     /// The recipient's first name now (emails of the renewal pass and releases carry none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
@@ -153,6 +156,7 @@ mod tests {
             sign_in_link: "https://roster.example/sign-in".into(),
             activation_link: activation
                 .then(|| "https://roster.example/activate?token=ra_x".to_string()),
+            confirm_link: None,
             first_name: Some("Ann".into()),
             contract: renewal_kind.map(|renewal_kind| ContractNow {
                 contract_number: "1234-567890".into(),
@@ -270,6 +274,27 @@ mod tests {
                     previous_manager_name: "Pat Smith".into(),
                 },
                 facts(manual, false),
+            ),
+            (
+                Email::EmailChange {
+                    first_name: "Ann".into(),
+                    new_email: "ann@new.example".into(),
+                    confirmed: false,
+                    change_id: 1,
+                },
+                SendFacts {
+                    confirm_link: Some("https://roster.example/confirm-email?token=re_x".into()),
+                    ..facts(None, false)
+                },
+            ),
+            (
+                Email::EmailChange {
+                    first_name: "Ann".into(),
+                    new_email: "ann@new.example".into(),
+                    confirmed: true,
+                    change_id: 1,
+                },
+                facts(None, false),
             ),
         ]);
         out

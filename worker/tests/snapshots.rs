@@ -98,6 +98,12 @@ fn email(kind: EmailKind) -> Email {
             new_manager_email: "nia@smith.example".into(),
             previous_manager_name: "Pat Smith".into(),
         },
+        EmailKind::EmailChange => Email::EmailChange {
+            first_name: first_name(),
+            new_email: "zoe.new@smith.example".into(),
+            confirmed: false,
+            change_id: 1,
+        },
     }
 }
 
@@ -107,6 +113,7 @@ fn facts() -> SendFacts {
         email: "zoe@smith.example".into(),
         sign_in_link: "https://roster.example/sign-in".into(),
         activation_link: Some("https://roster.example/activate?token=ra_REDACTED".into()),
+        confirm_link: Some("https://roster.example/confirm-email?token=re_REDACTED".into()),
         first_name: Some("Zoë".into()),
         contract: Some(ContractNow {
             contract_number: "1234-567890".into(),

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod mutation;
 pub mod objects;
 pub mod orders;
+pub mod people;
 pub mod query;
 pub mod roles;
 pub mod scalars;
@@ -22,6 +23,7 @@ pub struct Mutation(
     roles::RolesMutation,
     cases::CasesMutation,
     orders::OrdersMutation,
+    people::PeopleMutation,
 );
 
 pub type RosterSchema = Schema<query::Query, Mutation, subscription::Subscription>;
