@@ -41,6 +41,10 @@ pub enum Email {
         start_date: NaiveDate,
         end_date: NaiveDate,
         products: Vec<OrderedProduct>,
+        /// An add-on order for a running contract (R31): the products are what it added, and
+        /// no Get Started follows. Rows owed before add-ons read as `false`.
+        #[serde(default)]
+        add_on: bool,
     },
     /// Benefits are ready: a contract's member (with an activation link while their User ID
     /// has no password), or a reseller's user, who has no contract.
@@ -258,6 +262,7 @@ mod tests {
                     code: "ACAD".into(),
                     seats: 3,
                 }],
+                add_on: false,
             },
             Email::GetStarted {
                 contract_number: None,

@@ -164,6 +164,7 @@ pub async fn process_add_on(
                 start_date: *contract.start_date,
                 end_date: *contract.end_date,
                 products: ordered,
+                add_on: true,
             },
             idem_key: format!(
                 "order-processed:contract:{cid}:order:{}",

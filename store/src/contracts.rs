@@ -544,6 +544,7 @@ async fn create_order(
                         seats: line.seats,
                     })
                     .collect(),
+                add_on: false,
             },
             idem_key: format!("order-processed:contract:{contract_id}"),
             contract_id: Some(contract_id),

@@ -80,6 +80,16 @@ async fn r31_add_on_order_is_applied_once(backend: Backend) {
     .await
     .unwrap();
     assert!(params.contains("AO-1"), "{params}");
+    let params: Value = serde_json::from_str(&params).unwrap();
+    assert_eq!(
+        params["addOn"], true,
+        "the add-on's wording, not a new contract's"
+    );
+    assert_eq!(params["products"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        params["products"][0]["seats"], 3,
+        "the seats the add-on bought"
+    );
 
     // The same order again: nothing new.
     let before = app.snapshot().await;

@@ -1804,6 +1804,27 @@ fn attempts(world: &World, actor: &Actor, ci: usize) -> Vec<Attempt> {
             vars: json!({ "contractId": cid }),
             action: Action::ManageBilling,
             user_only: true,
+        }, // Issue 16 (R31, R32).
+        Attempt {
+            name: "correctMember",
+            doc: "mutation($i: CorrectMemberInput!) { correctMember(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "userId": uid, "email": "fixed@outside.example" }),
+            action: Action::CorrectMember,
+            user_only: true,
+        },
+        Attempt {
+            name: "processAddOnOrder",
+            doc: "mutation($i: ProcessAddOnOrderInput!) { processAddOnOrder(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "orderNumber": "OUTSIDE-1", "products": [{ "productCode": "HACK", "productName": "Hack", "seats": 100 }] }),
+            action: Action::ProcessAddOnOrder,
+            user_only: false,
+        },
+        Attempt {
+            name: "setSeatCount",
+            doc: "mutation($i: SetSeatCountInput!) { setSeatCount(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractProductId": p0, "seats": 100000 }),
+            action: Action::SetSeatCount,
+            user_only: false,
         },
     ];
     // Staff-only mutations on the contract's cases (a CM change first, if there is one).

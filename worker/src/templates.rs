@@ -211,6 +211,7 @@ mod tests {
                             seats: 5,
                         },
                     ],
+                    add_on: false,
                 },
                 facts(manual, false),
             ),
@@ -295,6 +296,24 @@ mod tests {
                     change_id: 1,
                 },
                 facts(None, false),
+            ),
+            (
+                Email::OrderProcessed {
+                    contract_number: "1234-567890".into(),
+                    order_number: "SO-2".into(),
+                    company: "Acme".into(),
+                    first_name: "Ann".into(),
+                    support_level: SupportLevel::Advanced,
+                    start_date: day("2026-01-01"),
+                    end_date: day("2027-01-01"),
+                    products: vec![OrderedProduct {
+                        name: "Maya".into(),
+                        code: "MAYA".into(),
+                        seats: 2,
+                    }],
+                    add_on: true,
+                },
+                facts(manual, false),
             ),
         ]);
         out

@@ -43,6 +43,7 @@ fn email(kind: EmailKind) -> Email {
                     seats: 1,
                 },
             ],
+            add_on: false,
         },
         EmailKind::GetStarted => Email::GetStarted {
             contract_number: Some(contract_number()),
