@@ -37,13 +37,10 @@ async fn placed(tx: &mut Tx, order_number: &str) -> Result<Option<PlacedAddOn>, 
             .bind(order_number)
             .fetch_optional(&mut **tx)
             .await?;
-    Ok(match row {
-        Some((contract_id, lines)) => Some(PlacedAddOn {
-            contract_id,
-            lines: serde_json::from_str(&lines).unwrap_or_default(),
-        }),
-        None => None,
-    })
+    Ok(row.map(|(contract_id, lines)| PlacedAddOn {
+        contract_id,
+        lines: serde_json::from_str(&lines).unwrap_or_default(),
+    }))
 }
 
 /// Processes an add-on order (R31): more seats of held products, new products with their own

@@ -480,7 +480,10 @@ impl Builder<'_> {
         let company = format!("Company {}", cs.company);
         // Every other company is a customer account with a number (R30); the rest share a
         // name but are companies of their own.
-        let customer = (cs.company % 2 == 0).then(|| format!("CUST-{}", cs.company));
+        let customer = cs
+            .company
+            .is_multiple_of(2)
+            .then(|| format!("CUST-{}", cs.company));
         let reseller = cs
             .reseller
             .and_then(|r| self.world.resellers.get(r))
