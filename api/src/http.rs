@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
             get(crate::pages::sign_in_page).post(crate::pages::sign_in_submit),
         )
         .route("/account", get(crate::pages::account_page))
+        .route("/confirm-email", get(crate::confirm_email::confirm_email))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

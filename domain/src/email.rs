@@ -41,6 +41,10 @@ pub enum Email {
         start_date: NaiveDate,
         end_date: NaiveDate,
         products: Vec<OrderedProduct>,
+        /// An add-on order for a running contract (R31): the products are what it added, and
+        /// no Get Started follows. Rows owed before add-ons read as `false`.
+        #[serde(default)]
+        add_on: bool,
     },
     /// Benefits are ready: a contract's member (with an activation link while their User ID
     /// has no password), or a reseller's user, who has no contract.
@@ -116,6 +120,15 @@ pub enum Email {
         end_date: NaiveDate,
         products: Vec<String>,
         members_affected: i64,
+    },
+    /// R32: to the new address, the link that confirms it (`confirmed: false`); to the old
+    /// address once confirmed, that the User ID's address changed (`confirmed: true`).
+    EmailChange {
+        first_name: String,
+        new_email: String,
+        confirmed: bool,
+        /// The pending change the worker issues the confirmation link for.
+        change_id: i64,
     },
 }
 
@@ -212,6 +225,7 @@ impl Email {
             Email::NewRelease { .. } => EmailKind::NewRelease,
             Email::ContractManagerChanged { .. } => EmailKind::ContractManagerChanged,
             Email::ContractExpired { .. } => EmailKind::ContractExpired,
+            Email::EmailChange { .. } => EmailKind::EmailChange,
         }
     }
 
@@ -257,7 +271,8 @@ impl Email {
             } => contract_number.as_deref(),
             Email::RenewalNotice { .. }
             | Email::RenewalConfirmation { .. }
-            | Email::NewRelease { .. } => None,
+            | Email::NewRelease { .. }
+            | Email::EmailChange { .. } => None,
         }
     }
 }
@@ -292,6 +307,7 @@ mod tests {
                     code: "ACAD".into(),
                     seats: 3,
                 }],
+                add_on: false,
             },
             Email::GetStarted {
                 contract_number: None,
@@ -351,6 +367,12 @@ mod tests {
                 end_date: day("2027-01-01"),
                 products: vec!["AutoCAD".into()],
                 members_affected: 3,
+            },
+            Email::EmailChange {
+                first_name: "Ann".into(),
+                new_email: "ann@new.example".into(),
+                confirmed: false,
+                change_id: 1,
             },
         ]
     }

@@ -15,6 +15,8 @@ pub enum EmailKind {
     NewRelease,
     ContractManagerChanged,
     ContractExpired,
+    /// R32: confirm a new address (to it), or the address changed (to the old one).
+    EmailChange,
 }
 
 impl EmailKind {
@@ -28,6 +30,7 @@ impl EmailKind {
         Self::NewRelease,
         Self::ContractManagerChanged,
         Self::ContractExpired,
+        Self::EmailChange,
     ];
 
     /// The `X-Roster-Kind` header value and the template folder name.
@@ -42,6 +45,7 @@ impl EmailKind {
             Self::NewRelease => "new-release",
             Self::ContractManagerChanged => "contract-manager-changed",
             Self::ContractExpired => "contract-expired",
+            Self::EmailChange => "email-change",
         }
     }
 }

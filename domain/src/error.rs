@@ -32,6 +32,10 @@ pub enum UserErrorCode {
     NotAMember,
     ContractNotActive,
     TooManyAttempts,
+    /// R31: a seat count below the seats held.
+    SeatsInUse,
+    /// R32: correcting someone who signed in, or whose User ID another contract created.
+    MemberAlreadyActive,
 }
 
 impl UserErrorCode {
@@ -58,6 +62,8 @@ impl UserErrorCode {
         Self::NotAMember,
         Self::ContractNotActive,
         Self::TooManyAttempts,
+        Self::SeatsInUse,
+        Self::MemberAlreadyActive,
     ];
 }
 

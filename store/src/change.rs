@@ -117,7 +117,24 @@ pub async fn authorize(
                 }
                 _ => false,
             };
-            Some(snapshot.standing(user, reads))
+            // R30: the CM of another contract of the company reads this one; a change here
+            // is then FORBIDDEN rather than NOT_FOUND (they know it exists).
+            let company = if snapshot.members.contains_key(&user) {
+                false
+            } else {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT m.contract_id FROM memberships m \
+                     JOIN contracts c2 ON c2.id = m.contract_id \
+                     JOIN contracts c ON c.company_id = c2.company_id \
+                     WHERE c.id = $1 AND m.user_id = $2 AND m.is_manager = 1 LIMIT 1",
+                )
+                .bind(contract_id)
+                .bind(user)
+                .fetch_optional(&mut *tx)
+                .await?;
+                row.is_some()
+            };
+            Some(snapshot.standing(user, reads).with_company(company))
         }
         None => None,
     };
@@ -391,14 +408,16 @@ async fn apply(
             Step::CreateUser { person } => {
                 let p = &plan.people[*person];
                 let inserted: Option<(i64,)> = sqlx::query_as(
-                    "INSERT INTO users (email, first_name, last_name, language, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+                    "INSERT INTO users (email, first_name, last_name, language, created_at, \
+                     created_by_contract) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT DO NOTHING RETURNING id",
                 )
                 .bind(p.email.as_str())
                 .bind(&p.first_name)
                 .bind(&p.last_name)
                 .bind(p.language.as_str())
                 .bind(now)
+                .bind(cid)
                 .fetch_optional(&mut **tx)
                 .await?;
                 let user = match inserted {

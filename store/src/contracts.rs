@@ -240,11 +240,18 @@ pub async fn standing(
         None => false,
     };
     let Some(m) = m else {
-        return Ok(Standing::new(
-            contract.support_level,
-            None,
-            reseller_views_cases,
-        ));
+        let company: Option<(i64,)> = sqlx::query_as(
+            "SELECT m.contract_id FROM memberships m JOIN contracts c2 ON c2.id = m.contract_id \
+             WHERE m.user_id = $1 AND m.is_manager = 1 AND c2.company_id = $2 LIMIT 1",
+        )
+        .bind(user.id)
+        .bind(contract.company_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        return Ok(
+            Standing::new(contract.support_level, None, reseller_views_cases)
+                .with_company(company.is_some()),
+        );
     };
     let coordinates: Vec<(i64,)> = sqlx::query_as(
         "SELECT id FROM contract_products WHERE contract_id = $1 AND coordinator_user_id = $2",
@@ -292,19 +299,24 @@ pub async fn standings(
          UNION ALL SELECT 'holds', contract_id, contract_product_id, 0, 0 \
          FROM product_access WHERE user_id = $1 \
          UNION ALL SELECT 'reads', contract_id, 0, 0, 0 \
-         FROM reseller_case_access WHERE reseller_id = $2 AND can_view = 1",
+         FROM reseller_case_access WHERE reseller_id = $2 AND can_view = 1 \
+         UNION ALL SELECT 'manages', c2.company_id, 0, 0, 0 FROM memberships m \
+         JOIN contracts c2 ON c2.id = m.contract_id WHERE m.user_id = $1 AND m.is_manager = 1",
     )
     .bind(user.id)
     .bind(user.reseller_id)
     .fetch_all(&mut *conn)
     .await?;
     let (mut memberships, mut coordinated, mut held) = (Vec::new(), Vec::new(), Vec::new());
-    let mut readable = BTreeSet::new();
+    let (mut readable, mut companies) = (BTreeSet::new(), BTreeSet::new());
     for (fact, contract, a, b, c) in facts {
         match fact.as_str() {
             "member" => memberships.push((contract, a, b, c)),
             "coordinates" => coordinated.push((contract, a)),
             "holds" => held.push((contract, a)),
+            "manages" => {
+                companies.insert(contract);
+            }
             _ => {
                 readable.insert(contract);
             }
@@ -337,7 +349,8 @@ pub async fn standings(
             contract.support_level,
             membership,
             readable.contains(&contract.id),
-        );
+        )
+        .with_company(companies.contains(&contract.company_id));
         out.insert(contract.id, standing);
     }
     Ok(out)
@@ -402,21 +415,13 @@ async fn existing_order(tx: &mut Tx, order: &Order) -> StoreResult<Option<Contra
         return Ok(None);
     };
     let cm = manager(&mut **tx, contract.id).await?;
-    if !cm
-        .email
-        .eq_ignore_ascii_case(order.purchaser.email.as_str())
-        || !contract.company_name.eq_ignore_ascii_case(&order.company)
-    {
-        return Err(DomainError::new(
-            UserErrorCode::OrderConflict,
-            format!(
-                "order {} was already processed for another purchaser and company",
-                order.order_number
-            ),
-        )
-        .at(["input", "orderNumber"])
-        .into());
-    }
+    roster_domain::orders::repeated_order(
+        &roster_domain::orders::PlacedOrder {
+            contract_manager_email: cm.email,
+            company: contract.company_name.clone(),
+        },
+        order,
+    )?;
     Ok(Some(contract))
 }
 
@@ -428,8 +433,9 @@ async fn create_order(
     provisioning_delay_ms: i64,
 ) -> StoreResult<ContractRow> {
     let now = now_ms();
-    let company_id = find_or_create_company(tx, &order.company).await?;
-    let (cm, _) = users::find_or_create(tx, &order.purchaser).await?;
+    let company_id =
+        find_or_create_company(tx, &order.company, order.customer_number.as_deref()).await?;
+    let (cm, cm_created) = users::find_or_create(tx, &order.purchaser).await?;
     let number = format!("{}-{}", secret::digits(4), secret::digits(6));
     let (contract_id,): (i64,) = sqlx::query_as(
         "INSERT INTO contracts (number, order_number, company_id, status, support_level, \
@@ -451,6 +457,15 @@ async fn create_order(
     .on_constraint("contracts_order_number_key", || {
         DomainError::new(UserErrorCode::OrderConflict, "order processed concurrently")
     })?;
+
+    if cm_created {
+        // R32: this contract created the User ID, so its admins may correct a wrong address.
+        sqlx::query("UPDATE users SET created_by_contract = $1 WHERE id = $2")
+            .bind(contract_id)
+            .bind(cm.id)
+            .execute(&mut **tx)
+            .await?;
+    }
 
     // R2, R3: the purchaser is the Contract Manager and a Named User of every product; on
     // ADVANCED contracts the role makes them a Named Caller (see `members::Member::roles`).
@@ -529,6 +544,7 @@ async fn create_order(
                         seats: line.seats,
                     })
                     .collect(),
+                add_on: false,
             },
             idem_key: format!("order-processed:contract:{contract_id}"),
             contract_id: Some(contract_id),
@@ -550,14 +566,28 @@ async fn create_order(
         .ok_or_else(|| StoreError::Corrupt("contract vanished after insert".into()))
 }
 
-async fn find_or_create_company(tx: &mut Tx, name: &str) -> StoreResult<i64> {
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM companies WHERE lower(name) = lower($1) ORDER BY id LIMIT 1",
-    )
-    .bind(name)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some((id,)) = found {
+/// The company of an order (R30): the customer account its customer number names (created on
+/// its first order), or, without a number, a company of its own, so two customers with the
+/// same name never share one.
+async fn find_or_create_company(
+    tx: &mut Tx,
+    name: &str,
+    customer_number: Option<&str>,
+) -> StoreResult<i64> {
+    if let Some(number) = customer_number {
+        sqlx::query(
+            "INSERT INTO companies (name, customer_number, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(number)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+        let (id,): (i64,) = sqlx::query_as("SELECT id FROM companies WHERE customer_number = $1")
+            .bind(number)
+            .fetch_one(&mut **tx)
+            .await?;
         return Ok(id);
     }
     let (id,): (i64,) =
@@ -569,7 +599,11 @@ async fn find_or_create_company(tx: &mut Tx, name: &str) -> StoreResult<i64> {
     Ok(id)
 }
 
-async fn find_or_create_product(tx: &mut Tx, code: &str, name: &str) -> StoreResult<i64> {
+pub(crate) async fn find_or_create_product(
+    tx: &mut Tx,
+    code: &str,
+    name: &str,
+) -> StoreResult<i64> {
     sqlx::query("INSERT INTO products (code, name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(code)
         .bind(name)

@@ -32,6 +32,7 @@ pub fn facts(renewal_kind: Option<RenewalKind>, activation: bool) -> SendFacts {
         sign_in_link: "https://roster.example/sign-in".into(),
         activation_link: activation
             .then(|| "https://roster.example/activate?token=ra_REDACTED".to_string()),
+        confirm_link: None,
         first_name: Some("Zoë".into()),
         contract: renewal_kind.map(|renewal_kind| ContractNow {
             contract_number: "1234-567890".into(),
@@ -114,6 +115,25 @@ pub fn of_kind(kind: EmailKind) -> Vec<Sample> {
                         seats: 1,
                     },
                 ],
+                add_on: false,
+            },
+            facts(manual, false),
+        ), sample(
+            "add-on",
+            Email::OrderProcessed {
+                contract_number: contract_number(),
+                order_number: "SO-1002".into(),
+                company: company(),
+                first_name: first_name(),
+                support_level: SupportLevel::Advanced,
+                start_date: day("2026-01-01"),
+                end_date: day("2027-01-01"),
+                products: vec![OrderedProduct {
+                    name: "Maya".into(),
+                    code: "MAYA".into(),
+                    seats: 2,
+                }],
+                add_on: true,
             },
             facts(manual, false),
         )],
@@ -314,6 +334,33 @@ pub fn of_kind(kind: EmailKind) -> Vec<Sample> {
                 )
             })
             .collect(),
+        EmailKind::EmailChange => vec![
+            sample(
+                "confirm",
+                Email::EmailChange {
+                    first_name: first_name(),
+                    new_email: "zoe.new@smith.example".into(),
+                    confirmed: false,
+                    change_id: 1,
+                },
+                SendFacts {
+                    confirm_link: Some(
+                        "https://roster.example/confirm-email?token=re_REDACTED".into(),
+                    ),
+                    ..facts(None, false)
+                },
+            ),
+            sample(
+                "changed",
+                Email::EmailChange {
+                    first_name: first_name(),
+                    new_email: "zoe.new@smith.example".into(),
+                    confirmed: true,
+                    change_id: 1,
+                },
+                facts(None, false),
+            ),
+        ],
     }
 }
 

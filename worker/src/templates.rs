@@ -50,6 +50,10 @@ pub struct SendFacts {
     /// `{ROSTER_PUBLIC_URL}/activate?token=...`, for a Get Started email to a User ID that has
     /// no password yet.
     pub activation_link: Option<String>,
+    /// `{ROSTER_PUBLIC_URL}/confirm-email?token=...`, for the email that confirms a new address
+    /// (R32).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirm_link: Option<String>,
     /// The recipient's first name now (emails of the renewal pass and releases carry none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
@@ -146,7 +150,7 @@ pub fn render(
 }
 
 /// The one thing an email asks the person to do, and its link: set a password (a new User
-/// ID's Get Started), sign in (every other email about a contract or account), or nothing (an
+/// ID's Get Started), confirm a new address (R32), sign in (every other email about a contract or account), or nothing (an
 /// Order Processed receipt: Get Started follows, so there is no account to use yet; R19).
 pub(crate) fn main_action(
     email: &Email,
@@ -155,6 +159,12 @@ pub(crate) fn main_action(
     match (email, &facts.activation_link) {
         (Email::OrderProcessed { .. }, _) => (None, None),
         (Email::GetStarted { .. }, Some(link)) => (Some("set-password"), Some(link.clone())),
+        (
+            Email::EmailChange {
+                confirmed: false, ..
+            },
+            _,
+        ) => (Some("confirm-email"), facts.confirm_link.clone()),
         _ => (Some("sign-in"), Some(facts.sign_in_link.clone())),
     }
 }

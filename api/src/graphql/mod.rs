@@ -7,6 +7,8 @@ pub mod events;
 pub mod ids;
 pub mod mutation;
 pub mod objects;
+pub mod orders;
+pub mod people;
 pub mod query;
 pub mod roles;
 pub mod scalars;
@@ -20,6 +22,8 @@ pub struct Mutation(
     mutation::CoreMutation,
     roles::RolesMutation,
     cases::CasesMutation,
+    orders::OrdersMutation,
+    people::PeopleMutation,
 );
 
 pub type RosterSchema = Schema<query::Query, Mutation, subscription::Subscription>;

@@ -60,6 +60,9 @@ pub struct ProcessOrderInput {
     pub end_date: Date,
     pub reseller_id: Option<ID>,
     pub products: Vec<OrderLineInput>,
+    /// The vendor's account number of the customer (R30): orders with the same one belong to
+    /// one company; without one, the order is a company of its own.
+    pub customer_number: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -186,6 +189,7 @@ impl CoreMutation {
                     )
                 })
                 .collect(),
+            customer_number: input.customer_number.as_deref(),
         });
         let order = match order {
             Ok(o) => o,

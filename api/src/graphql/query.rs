@@ -65,6 +65,7 @@ impl Query {
                     row: Arc::new(cp),
                     secrets,
                     people: !contract.reader_only(),
+                    seats: secrets || contract.company_reader(),
                 })))
             }
             Kind::User => {

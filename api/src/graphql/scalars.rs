@@ -114,6 +114,8 @@ pub enum UserErrorCodeGql {
     NotAMember,
     ContractNotActive,
     TooManyAttempts,
+    SeatsInUse,
+    MemberAlreadyActive,
 }
 
 /// A refused business rule: the request changed nothing.
