@@ -92,6 +92,38 @@ pub enum Email {
         new_manager_email: String,
         previous_manager_name: String,
     },
+    // Added for R18 and R34 (issue 17).
+    /// Staff commented on a case or changed its status (R34), to the submitter.
+    SupportCaseUpdated {
+        case_id: String,
+        subject: String,
+        contract_number: String,
+        company: String,
+        first_name: String,
+        /// The new status, when it changed.
+        #[serde(default)]
+        status: Option<crate::CaseStatus>,
+        /// Staff's comment, when there is one.
+        #[serde(default)]
+        comment: Option<String>,
+    },
+    /// Someone asked for a new Contract Manager (R15, R34), to the current one.
+    ContractManagerChangeRequested {
+        case_id: String,
+        contract_number: String,
+        company: String,
+        first_name: String,
+        proposed_name: String,
+        proposed_email: String,
+        requested_by: String,
+    },
+    /// A contract let the recipient's reseller read its cases (R18), to the reseller's users.
+    ResellerAccessGranted {
+        contract_number: String,
+        company: String,
+        first_name: String,
+        reseller_name: String,
+    },
 }
 
 /// A product line of an order.
@@ -170,6 +202,11 @@ impl Email {
             Email::SupportCaseReceived { .. } => EmailKind::SupportCaseReceived,
             Email::NewRelease { .. } => EmailKind::NewRelease,
             Email::ContractManagerChanged { .. } => EmailKind::ContractManagerChanged,
+            Email::SupportCaseUpdated { .. } => EmailKind::SupportCaseUpdated,
+            Email::ContractManagerChangeRequested { .. } => {
+                EmailKind::ContractManagerChangeRequested
+            }
+            Email::ResellerAccessGranted { .. } => EmailKind::ResellerAccessGranted,
         }
     }
 
@@ -205,6 +242,15 @@ impl Email {
                 contract_number, ..
             }
             | Email::ContractManagerChanged {
+                contract_number, ..
+            }
+            | Email::SupportCaseUpdated {
+                contract_number, ..
+            }
+            | Email::ContractManagerChangeRequested {
+                contract_number, ..
+            }
+            | Email::ResellerAccessGranted {
                 contract_number, ..
             } => Some(contract_number),
             Email::GetStarted {
@@ -294,6 +340,30 @@ mod tests {
                 new_manager_name: "Nia Next".into(),
                 new_manager_email: "nia@acme.example".into(),
                 previous_manager_name: "Pat Smith".into(),
+            },
+            Email::SupportCaseUpdated {
+                case_id: "RC-1".into(),
+                subject: "Help".into(),
+                contract_number: "1234-567890".into(),
+                company: "Acme".into(),
+                first_name: "Ann".into(),
+                status: Some(crate::CaseStatus::InProgress),
+                comment: Some("We are on it.".into()),
+            },
+            Email::ContractManagerChangeRequested {
+                case_id: "RC-2".into(),
+                contract_number: "1234-567890".into(),
+                company: "Acme".into(),
+                first_name: "Pat".into(),
+                proposed_name: "Nia Next".into(),
+                proposed_email: "nia@acme.example".into(),
+                requested_by: "Nia Next".into(),
+            },
+            Email::ResellerAccessGranted {
+                contract_number: "1234-567890".into(),
+                company: "Acme".into(),
+                first_name: "Rita".into(),
+                reseller_name: "Channel Partners".into(),
             },
         ]
     }

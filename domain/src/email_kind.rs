@@ -14,6 +14,9 @@ pub enum EmailKind {
     SupportCaseReceived,
     NewRelease,
     ContractManagerChanged,
+    SupportCaseUpdated,
+    ContractManagerChangeRequested,
+    ResellerAccessGranted,
 }
 
 impl EmailKind {
@@ -26,6 +29,9 @@ impl EmailKind {
         Self::SupportCaseReceived,
         Self::NewRelease,
         Self::ContractManagerChanged,
+        Self::SupportCaseUpdated,
+        Self::ContractManagerChangeRequested,
+        Self::ResellerAccessGranted,
     ];
 
     /// The `X-Roster-Kind` header value and the template folder name.
@@ -39,6 +45,9 @@ impl EmailKind {
             Self::SupportCaseReceived => "support-case-received",
             Self::NewRelease => "new-release",
             Self::ContractManagerChanged => "contract-manager-changed",
+            Self::SupportCaseUpdated => "support-case-updated",
+            Self::ContractManagerChangeRequested => "contract-manager-change-requested",
+            Self::ResellerAccessGranted => "reseller-access-granted",
         }
     }
 }

@@ -32,6 +32,10 @@ pub enum UserErrorCode {
     NotAMember,
     ContractNotActive,
     TooManyAttempts,
+    /// R36: usage would take the contract's cloud-credit balance below zero.
+    CloudCreditsExhausted,
+    /// R18: View Cases only for a reseller the contract is attached to.
+    ResellerNotOnContract,
 }
 
 impl UserErrorCode {
@@ -58,6 +62,8 @@ impl UserErrorCode {
         Self::NotAMember,
         Self::ContractNotActive,
         Self::TooManyAttempts,
+        Self::CloudCreditsExhausted,
+        Self::ResellerNotOnContract,
     ];
 }
 

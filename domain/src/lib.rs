@@ -10,6 +10,7 @@ pub mod email_kind;
 pub mod error;
 pub mod policy;
 pub mod rules;
+pub mod support;
 pub mod types;
 
 pub use error::{DomainError, UserErrorCode};

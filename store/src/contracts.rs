@@ -451,6 +451,8 @@ async fn create_order(
     .on_constraint("contracts_order_number_key", || {
         DomainError::new(UserErrorCode::OrderConflict, "order processed concurrently")
     })?;
+    // R35: an ADVANCED contract gets its Express Service ID with the order.
+    crate::cloud::give_express_service_id(tx, contract_id, order.support_level).await?;
 
     // R2, R3: the purchaser is the Contract Manager and a Named User of every product; on
     // ADVANCED contracts the role makes them a Named Caller (see `members::Member::roles`).

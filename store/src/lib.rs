@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod change;
+pub mod cloud;
 pub mod contracts;
 pub mod emails;
 pub mod error;

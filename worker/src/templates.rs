@@ -65,6 +65,8 @@ pub struct ContractNow {
     pub renewal_kind: RenewalKind,
     /// The reseller's name, or "your reseller" when none sold the contract.
     pub reseller_name: String,
+    /// How to reach the reseller (R37): its email, phone and website, those it gave.
+    pub reseller_contact: Vec<String>,
 }
 
 /// One rendered email, before addressing.
@@ -160,6 +162,7 @@ mod tests {
                 end_date: day("2027-01-01"),
                 renewal_kind,
                 reseller_name: "Channel Partners".into(),
+                reseller_contact: vec!["renewals@partner.example".into(), "+1 800 555 0100".into()],
             }),
         }
     }
@@ -270,6 +273,51 @@ mod tests {
                     previous_manager_name: "Pat Smith".into(),
                 },
                 facts(manual, false),
+            ),
+            (
+                Email::SupportCaseUpdated {
+                    case_id: "RC-7KQ2-M9XD".into(),
+                    subject: "Licence will not activate".into(),
+                    contract_number: "1234-567890".into(),
+                    company: "Acme".into(),
+                    first_name: "Ann".into(),
+                    status: Some(roster_domain::CaseStatus::Resolved),
+                    comment: Some("Reinstall the licence server.".into()),
+                },
+                facts(manual, false),
+            ),
+            (
+                Email::SupportCaseUpdated {
+                    case_id: "RC-7KQ2-M9XD".into(),
+                    subject: "Licence will not activate".into(),
+                    contract_number: "1234-567890".into(),
+                    company: "Acme".into(),
+                    first_name: "Ann".into(),
+                    status: None,
+                    comment: Some("Which version?".into()),
+                },
+                facts(manual, false),
+            ),
+            (
+                Email::ContractManagerChangeRequested {
+                    case_id: "RC-7KQ2-M9XD".into(),
+                    contract_number: "1234-567890".into(),
+                    company: "Acme".into(),
+                    first_name: "Ann".into(),
+                    proposed_name: "Nia Next".into(),
+                    proposed_email: "nia@acme.example".into(),
+                    requested_by: "Nia Next".into(),
+                },
+                facts(manual, false),
+            ),
+            (
+                Email::ResellerAccessGranted {
+                    contract_number: "1234-567890".into(),
+                    company: "Acme".into(),
+                    first_name: "Ann".into(),
+                    reseller_name: "Channel Partners".into(),
+                },
+                facts(Some(RenewalKind::Reseller), false),
             ),
         ]);
         out
@@ -412,5 +460,59 @@ mod tests {
             );
             assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));
         }
+    }
+
+    #[test]
+    fn r34_case_updates_word_the_status_and_quote_the_comment_in_each_language() {
+        let email = samples()
+            .into_iter()
+            .find(|(e, _)| {
+                matches!(
+                    e,
+                    Email::SupportCaseUpdated {
+                        status: Some(_),
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        for (lang, word) in [
+            ("en", "resolved"),
+            ("de", "gelöst"),
+            ("fr", "résolue"),
+            ("ja", "解決済み"),
+        ] {
+            let r = render(&email.0, &email.1, lang).unwrap();
+            assert!(r.subject.contains("RC-7KQ2-M9XD"), "{lang}");
+            assert!(r.text.contains(word), "{lang}: {}", r.text);
+            assert!(r.text.contains("Reinstall the licence server."), "{lang}");
+            assert!(!r.text.contains("RESOLVED"), "{lang}");
+        }
+    }
+
+    #[test]
+    fn r37_reseller_renewal_notices_say_how_to_reach_the_reseller() {
+        let notice = Email::RenewalNotice {
+            days: 30,
+            term_end: day("2027-01-01"),
+        };
+        for lang in languages() {
+            let r = render(&notice, &facts(Some(RenewalKind::Reseller), false), lang).unwrap();
+            for part in [&r.text, &r.html] {
+                assert!(part.contains("Channel Partners"), "{lang}");
+                assert!(part.contains("renewals@partner.example"), "{lang}: {part}");
+                assert!(part.contains("+1 800 555 0100"), "{lang}");
+            }
+        }
+        let mut bare = facts(Some(RenewalKind::Reseller), false);
+        if let Some(c) = bare.contract.as_mut() {
+            c.reseller_contact.clear();
+        }
+        let r = render(&notice, &bare, "en").unwrap();
+        assert!(
+            r.text.contains("contact your reseller Channel Partners."),
+            "{}",
+            r.text
+        );
     }
 }

@@ -98,6 +98,30 @@ fn email(kind: EmailKind) -> Email {
             new_manager_email: "nia@smith.example".into(),
             previous_manager_name: "Pat Smith".into(),
         },
+        EmailKind::SupportCaseUpdated => Email::SupportCaseUpdated {
+            case_id: "RC-7KQ2-M9XD".into(),
+            subject: "Licence will not activate".into(),
+            contract_number: contract_number(),
+            company: company(),
+            first_name: first_name(),
+            status: Some(roster_domain::CaseStatus::InProgress),
+            comment: Some("Please send us the <log> file.\nThanks & regards".into()),
+        },
+        EmailKind::ContractManagerChangeRequested => Email::ContractManagerChangeRequested {
+            case_id: "RC-7KQ2-M9XD".into(),
+            contract_number: contract_number(),
+            company: company(),
+            first_name: first_name(),
+            proposed_name: "Nia Next".into(),
+            proposed_email: "nia@smith.example".into(),
+            requested_by: "Nia Next".into(),
+        },
+        EmailKind::ResellerAccessGranted => Email::ResellerAccessGranted {
+            contract_number: contract_number(),
+            company: company(),
+            first_name: first_name(),
+            reseller_name: "Channel Partners".into(),
+        },
     }
 }
 
@@ -114,6 +138,7 @@ fn facts() -> SendFacts {
             end_date: day("2027-01-01"),
             renewal_kind: RenewalKind::Reseller,
             reseller_name: "Channel Partners".into(),
+            reseller_contact: vec!["renewals@partner.example".into(), "+1 800 555 0100".into()],
         }),
     }
 }

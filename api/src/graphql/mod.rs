@@ -11,6 +11,8 @@ pub mod query;
 pub mod roles;
 pub mod scalars;
 pub mod subscription;
+pub mod support;
+pub mod support_objects;
 
 use async_graphql::{MergedObject, Schema};
 
@@ -20,6 +22,7 @@ pub struct Mutation(
     mutation::CoreMutation,
     roles::RolesMutation,
     cases::CasesMutation,
+    support::SupportMutation,
 );
 
 pub type RosterSchema = Schema<query::Query, Mutation, subscription::Subscription>;

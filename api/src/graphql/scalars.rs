@@ -114,6 +114,8 @@ pub enum UserErrorCodeGql {
     NotAMember,
     ContractNotActive,
     TooManyAttempts,
+    CloudCreditsExhausted,
+    ResellerNotOnContract,
 }
 
 /// A refused business rule: the request changed nothing.
