@@ -28,7 +28,7 @@ pub async fn credits<'c, E: Executor<'c, Database = Any>>(
 ) -> StoreResult<Credits> {
     let (balance, used): (i64, i64) = sqlx::query_as(
         "SELECT c.cloud_credits, \
-         COALESCE((SELECT SUM(u.credits) FROM cloud_usage u WHERE u.contract_id = c.id), 0) \
+         CAST(COALESCE((SELECT SUM(u.credits) FROM cloud_usage u WHERE u.contract_id = c.id), 0) AS BIGINT) \
          FROM contracts c WHERE c.id = $1",
     )
     .bind(contract_id)
@@ -164,14 +164,14 @@ pub async fn usage_by<'c, E: Executor<'c, Database = Any>>(
 ) -> StoreResult<Vec<(String, i64)>> {
     let rows: Vec<(String, i64)> = if by_user {
         sqlx::query_as(
-            "SELECT us.email, SUM(u.credits) FROM cloud_usage u JOIN users us ON us.id = u.user_id \
+            "SELECT us.email, CAST(SUM(u.credits) AS BIGINT) FROM cloud_usage u JOIN users us ON us.id = u.user_id \
              WHERE u.contract_id = $1 AND ($2 IS NULL OR u.user_id = $2) \
              AND ($3 IS NULL OR u.used_at >= $3) AND ($4 IS NULL OR u.used_at < $4) \
              GROUP BY us.email ORDER BY us.email",
         )
     } else {
         sqlx::query_as(
-            "SELECT u.service, SUM(u.credits) FROM cloud_usage u \
+            "SELECT u.service, CAST(SUM(u.credits) AS BIGINT) FROM cloud_usage u \
              WHERE u.contract_id = $1 AND ($2 IS NULL OR u.user_id = $2) \
              AND ($3 IS NULL OR u.used_at >= $3) AND ($4 IS NULL OR u.used_at < $4) \
              GROUP BY u.service ORDER BY u.service",
