@@ -163,6 +163,7 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
             wake: wake.clone(),
             events,
             throttle: Default::default(),
+            support_phones: std::sync::Arc::new(config.support_phones.clone()),
         },
         redis: redis.map(|(client, _)| client),
     };

@@ -59,6 +59,10 @@ pub struct Settings {
     /// the pool of connections), for mail providers that limit the rate.
     #[arg(long, env = "ROSTER_SMTP_RATE", global = true)]
     pub smtp_rate: Option<String>,
+    /// Support phone numbers that ADVANCED contracts show their Named Callers (R35), separated
+    /// by `;`, e.g. `+1 800 555 0100; +44 20 7946 0000`.
+    #[arg(long, env = "ROSTER_SUPPORT_PHONES", global = true)]
+    pub support_phones: Option<String>,
 }
 
 /// Embedded (SQLite, in-process everything) or production (PostgreSQL, Redis, SMTP).
@@ -106,6 +110,33 @@ pub struct Config {
     /// The operator listener (jobs board, `/metrics`); none unless configured.
     pub admin_listen: Option<SocketAddr>,
     pub log_format: LogFormat,
+    /// R35: the support phone numbers shown to Named Callers of ADVANCED contracts.
+    pub support_phones: Vec<String>,
+}
+
+/// The support phone numbers when `ROSTER_SUPPORT_PHONES` is unset (a placeholder for
+/// development; set the real ones in production).
+pub const DEFAULT_SUPPORT_PHONE: &str = "+1 800 555 0199";
+
+/// `ROSTER_SUPPORT_PHONES`: numbers separated by `;`, each checked (R35).
+fn support_phones(raw: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(vec![DEFAULT_SUPPORT_PHONE.to_string()]);
+    };
+    let phones = raw
+        .split(';')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            roster_domain::support::parse_phone(p).map_err(|e| bad("ROSTER_SUPPORT_PHONES", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if phones.is_empty() {
+        return Err(bad(
+            "ROSTER_SUPPORT_PHONES",
+            "must name at least one phone number, such as \"+1 800 555 0100\"",
+        ));
+    }
+    Ok(phones)
 }
 
 /// A setting that is not valid: `Display` is the one line printed at start-up.
@@ -309,7 +340,10 @@ impl Settings {
             None => default_worker_name(),
         };
 
+        let support_phones = support_phones(self.support_phones.as_deref())?;
+
         Ok(Config {
+            support_phones,
             mode,
             listen,
             mail_dir: data_dir.join("mail"),
@@ -482,5 +516,27 @@ mod tests {
         .resolve()
         .unwrap();
         assert_eq!(ok.mode, Mode::Production);
+    }
+
+    #[test]
+    fn r35_support_phones_are_checked_and_a_bad_one_names_the_setting() {
+        assert_eq!(
+            support_phones(None).unwrap(),
+            vec![DEFAULT_SUPPORT_PHONE.to_string()]
+        );
+        assert_eq!(
+            support_phones(Some("+1 800 555 0100; +44 20 7946 0000")).unwrap(),
+            vec![
+                "+1 800 555 0100".to_string(),
+                "+44 20 7946 0000".to_string()
+            ]
+        );
+        for raw in ["call us", "", " ; ", "+1 800 555 0100; nope"] {
+            let e = support_phones(Some(raw)).unwrap_err();
+            assert_eq!(e.setting, "ROSTER_SUPPORT_PHONES");
+            let line = e.to_string();
+            assert!(line.starts_with("ROSTER_SUPPORT_PHONES: "), "{line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
     }
 }

@@ -86,7 +86,7 @@ pub fn member_row(
     .collect()
 }
 
-fn csv_line(cells: &[String]) -> Vec<u8> {
+pub(crate) fn csv_line(cells: &[String]) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
@@ -187,11 +187,13 @@ fn attachment(name: &str, content_type: &'static str, body: Body) -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// `GET /contracts/{number}/{file}`: `users.csv`, `users.xlsx`, `details.csv`.
+/// `GET /contracts/{number}/{file}`: `users.csv`, `users.xlsx`, `details.csv`, and
+/// `cloud-usage.csv?from=&to=` (R36).
 pub async fn contract_file(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path((number, file)): Path<(String, String)>,
+    axum::extract::Query(range): axum::extract::Query<crate::usage_export::UsageRange>,
 ) -> Response {
     let shared = &state.shared;
     let (contract, caller) = match authorize(shared, &headers, &number).await {
@@ -262,6 +264,17 @@ pub async fn contract_file(
                 "text/csv; charset=utf-8",
                 Body::from(out),
             )
+        }
+        "cloud-usage.csv" => {
+            // The same policy as `Contract.cloudUsage` (R36).
+            if !caller.allows(&Action::ViewCloudUsage) {
+                return (
+                    StatusCode::FORBIDDEN,
+                    "only administrators may export usage\n",
+                )
+                    .into_response();
+            }
+            crate::usage_export::csv(shared, &contract, &range).await
         }
         _ => (StatusCode::NOT_FOUND, "not found\n").into_response(),
     }

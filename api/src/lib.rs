@@ -14,3 +14,4 @@ pub mod passwords;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod usage_export;

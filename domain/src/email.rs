@@ -130,6 +130,38 @@ pub enum Email {
         /// The pending change the worker issues the confirmation link for.
         change_id: i64,
     },
+    // Added for R18 and R34 (issue 17).
+    /// Staff commented on a case or changed its status (R34), to the submitter.
+    SupportCaseUpdated {
+        case_id: String,
+        subject: String,
+        contract_number: String,
+        company: String,
+        first_name: String,
+        /// The new status, when it changed.
+        #[serde(default)]
+        status: Option<crate::CaseStatus>,
+        /// Staff's comment, when there is one.
+        #[serde(default)]
+        comment: Option<String>,
+    },
+    /// Someone asked for a new Contract Manager (R15, R34), to the current one.
+    ContractManagerChangeRequested {
+        case_id: String,
+        contract_number: String,
+        company: String,
+        first_name: String,
+        proposed_name: String,
+        proposed_email: String,
+        requested_by: String,
+    },
+    /// A contract let the recipient's reseller read its cases (R18), to the reseller's users.
+    ResellerAccessGranted {
+        contract_number: String,
+        company: String,
+        first_name: String,
+        reseller_name: String,
+    },
 }
 
 /// Why a Permissions Changed email went out (R12, R22).
@@ -226,6 +258,11 @@ impl Email {
             Email::ContractManagerChanged { .. } => EmailKind::ContractManagerChanged,
             Email::ContractExpired { .. } => EmailKind::ContractExpired,
             Email::EmailChange { .. } => EmailKind::EmailChange,
+            Email::SupportCaseUpdated { .. } => EmailKind::SupportCaseUpdated,
+            Email::ContractManagerChangeRequested { .. } => {
+                EmailKind::ContractManagerChangeRequested
+            }
+            Email::ResellerAccessGranted { .. } => EmailKind::ResellerAccessGranted,
         }
     }
 
@@ -264,6 +301,15 @@ impl Email {
                 contract_number, ..
             }
             | Email::ContractExpired {
+                contract_number, ..
+            }
+            | Email::SupportCaseUpdated {
+                contract_number, ..
+            }
+            | Email::ContractManagerChangeRequested {
+                contract_number, ..
+            }
+            | Email::ResellerAccessGranted {
                 contract_number, ..
             } => Some(contract_number),
             Email::GetStarted {
@@ -373,6 +419,30 @@ mod tests {
                 new_email: "ann@new.example".into(),
                 confirmed: false,
                 change_id: 1,
+            },
+            Email::SupportCaseUpdated {
+                case_id: "RC-1".into(),
+                subject: "Help".into(),
+                contract_number: "1234-567890".into(),
+                company: "Acme".into(),
+                first_name: "Ann".into(),
+                status: Some(crate::CaseStatus::InProgress),
+                comment: Some("We are on it.".into()),
+            },
+            Email::ContractManagerChangeRequested {
+                case_id: "RC-2".into(),
+                contract_number: "1234-567890".into(),
+                company: "Acme".into(),
+                first_name: "Pat".into(),
+                proposed_name: "Nia Next".into(),
+                proposed_email: "nia@acme.example".into(),
+                requested_by: "Nia Next".into(),
+            },
+            Email::ResellerAccessGranted {
+                contract_number: "1234-567890".into(),
+                company: "Acme".into(),
+                first_name: "Rita".into(),
+                reseller_name: "Channel Partners".into(),
             },
         ]
     }

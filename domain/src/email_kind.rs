@@ -17,6 +17,9 @@ pub enum EmailKind {
     ContractExpired,
     /// R32: confirm a new address (to it), or the address changed (to the old one).
     EmailChange,
+    SupportCaseUpdated,
+    ContractManagerChangeRequested,
+    ResellerAccessGranted,
 }
 
 impl EmailKind {
@@ -31,6 +34,9 @@ impl EmailKind {
         Self::ContractManagerChanged,
         Self::ContractExpired,
         Self::EmailChange,
+        Self::SupportCaseUpdated,
+        Self::ContractManagerChangeRequested,
+        Self::ResellerAccessGranted,
     ];
 
     /// The `X-Roster-Kind` header value and the template folder name.
@@ -46,6 +52,9 @@ impl EmailKind {
             Self::ContractManagerChanged => "contract-manager-changed",
             Self::ContractExpired => "contract-expired",
             Self::EmailChange => "email-change",
+            Self::SupportCaseUpdated => "support-case-updated",
+            Self::ContractManagerChangeRequested => "contract-manager-change-requested",
+            Self::ResellerAccessGranted => "reseller-access-granted",
         }
     }
 }

@@ -36,6 +36,10 @@ pub enum UserErrorCode {
     SeatsInUse,
     /// R32: correcting someone who signed in, or whose User ID another contract created.
     MemberAlreadyActive,
+    /// R36: usage would take the contract's cloud-credit balance below zero.
+    CloudCreditsExhausted,
+    /// R18: View Cases only for a reseller the contract is attached to.
+    ResellerNotOnContract,
 }
 
 impl UserErrorCode {
@@ -64,6 +68,8 @@ impl UserErrorCode {
         Self::TooManyAttempts,
         Self::SeatsInUse,
         Self::MemberAlreadyActive,
+        Self::CloudCreditsExhausted,
+        Self::ResellerNotOnContract,
     ];
 }
 

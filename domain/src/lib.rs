@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod orders;
 pub mod policy;
 pub mod rules;
+pub mod support;
 pub mod types;
 
 pub use error::{DomainError, UserErrorCode};

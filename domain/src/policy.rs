@@ -157,6 +157,22 @@ pub enum Action {
     SetSeatCount,
     /// Correct a never-signed-in member's email, name or language (R32, admins).
     CorrectMember,
+    // Added for R34-R36 (issue 17).
+    /// Comment on one of the contract's cases (R34): `own_case` when the actor submitted it.
+    /// The submitter, and any member who may see the contract's cases; never a reseller's
+    /// user reading through View Cases (R18: they only read). Staff comment on any case.
+    CommentOnCase {
+        own_case: bool,
+    },
+    /// Read the Express Service ID and support phone numbers (R35): Named Callers and admins
+    /// of an ADVANCED contract, nobody else (not staff, not resellers).
+    ViewPhoneSupport,
+    /// Read the contract's cloud-credit balance and everyone's usage (R36): admins and staff.
+    ViewCloudUsage,
+    /// Read one's own cloud usage on the contract (R36): any member.
+    ViewOwnCloudUsage,
+    /// Add purchased credits and record usage the vendor's cloud reports (R36): staff only.
+    ManageCloudCredits,
 }
 
 /// The policy's answer.
@@ -196,7 +212,10 @@ pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action
                 | ViewContract
                 | ViewProductSecrets { .. }
                 | ViewMembers
-                | ViewCases => Decision::Allow,
+                | ViewCases
+                | CommentOnCase { .. }
+                | ViewCloudUsage
+                | ManageCloudCredits => Decision::Allow,
                 // Staff work for the customer but do not act as one.
                 _ => Decision::Forbidden,
             };
@@ -213,6 +232,7 @@ pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action
             | ResolveContractManagerChange
             | ProcessAddOnOrder
             | SetSeatCount
+            | ManageCloudCredits
     );
     let default = Standing::default();
     let s = standing.unwrap_or(&default);
@@ -291,13 +311,37 @@ pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action
                 Decision::Forbidden
             }
         }
+        CommentOnCase { own_case } => {
+            if *own_case || s.may_use_web_support() {
+                Decision::Allow
+            } else {
+                Decision::Forbidden
+            }
+        }
+        ViewPhoneSupport => {
+            let advanced = s.support_level == Some(SupportLevel::Advanced);
+            if advanced && (s.is_admin() || s.named_caller) {
+                Decision::Allow
+            } else {
+                Decision::Forbidden
+            }
+        }
+        ViewCloudUsage => {
+            if s.is_admin() {
+                Decision::Allow
+            } else {
+                Decision::Forbidden
+            }
+        }
+        ViewOwnCloudUsage => Decision::Allow,
         ProcessOrder
         | PublishRelease
         | ManageResellers
         | UpdateSupportCase
         | ResolveContractManagerChange
         | ProcessAddOnOrder
-        | SetSeatCount => Decision::Forbidden,
+        | SetSeatCount
+        | ManageCloudCredits => Decision::Forbidden,
     }
 }
 
@@ -686,6 +730,108 @@ mod tests {
             if principal == Principal::User && let Some(s) = &st && !s.member {
                 proptest::prop_assert_eq!(can, ViewerCan::default());
             }
+        }
+    }
+
+    #[test]
+    fn r34_submitter_and_case_readers_comment_never_a_reseller() {
+        let plain = Standing {
+            member: true,
+            ..Standing::default()
+        };
+        let own = Action::CommentOnCase { own_case: true };
+        let other = Action::CommentOnCase { own_case: false };
+        // The submitter who lost Web Support still answers on their own case.
+        assert!(decide(Principal::User, Some(&plain), &own).is_allowed());
+        assert_eq!(
+            decide(Principal::User, Some(&plain), &other),
+            Decision::Forbidden
+        );
+        let ws = Standing {
+            web_support: true,
+            ..plain.clone()
+        };
+        assert!(decide(Principal::User, Some(&ws), &other).is_allowed());
+        assert!(decide(Principal::User, Some(&cm()), &other).is_allowed());
+        let reseller = Standing {
+            reseller_views_cases: true,
+            ..Standing::default()
+        };
+        assert_eq!(
+            decide(Principal::User, Some(&reseller), &other),
+            Decision::Forbidden
+        );
+        let member_via_reseller = Standing {
+            member: true,
+            reseller_views_cases: true,
+            ..Standing::default()
+        };
+        assert_eq!(
+            decide(Principal::User, Some(&member_via_reseller), &other),
+            Decision::Forbidden
+        );
+        assert!(decide(Principal::Staff, None, &other).is_allowed());
+        assert_eq!(decide(Principal::User, None, &other), Decision::NotFound);
+    }
+
+    #[test]
+    fn r35_phone_support_for_named_callers_and_admins_of_advanced_contracts_only() {
+        let advanced = |s: Standing| Standing {
+            support_level: Some(SupportLevel::Advanced),
+            ..s
+        };
+        let caller = Standing {
+            named_caller: true,
+            ..user_of_2()
+        };
+        for s in [
+            advanced(cm()),
+            advanced(sc_of_1()),
+            advanced(caller.clone()),
+        ] {
+            assert!(decide(Principal::User, Some(&s), &Action::ViewPhoneSupport).is_allowed());
+        }
+        for s in [
+            advanced(user_of_2()),
+            Standing {
+                support_level: Some(SupportLevel::Basic),
+                ..cm()
+            },
+            advanced(Standing {
+                reseller_views_cases: true,
+                ..Standing::default()
+            }),
+        ] {
+            assert!(!decide(Principal::User, Some(&s), &Action::ViewPhoneSupport).is_allowed());
+        }
+        assert!(!decide(Principal::Staff, None, &Action::ViewPhoneSupport).is_allowed());
+    }
+
+    #[test]
+    fn r36_staff_manage_credits_admins_read_usage_members_read_their_own() {
+        for s in [cm(), sc_of_1(), user_of_2()] {
+            assert_eq!(
+                decide(Principal::User, Some(&s), &Action::ManageCloudCredits),
+                Decision::Forbidden
+            );
+            assert!(decide(Principal::User, Some(&s), &Action::ViewOwnCloudUsage).is_allowed());
+        }
+        assert!(decide(Principal::Staff, None, &Action::ManageCloudCredits).is_allowed());
+        assert!(decide(Principal::User, Some(&cm()), &Action::ViewCloudUsage).is_allowed());
+        assert!(decide(Principal::User, Some(&sc_of_1()), &Action::ViewCloudUsage).is_allowed());
+        assert_eq!(
+            decide(Principal::User, Some(&user_of_2()), &Action::ViewCloudUsage),
+            Decision::Forbidden
+        );
+        let reseller = Standing {
+            reseller_views_cases: true,
+            ..Standing::default()
+        };
+        for a in [Action::ViewCloudUsage, Action::ViewOwnCloudUsage] {
+            assert_eq!(
+                decide(Principal::User, Some(&reseller), &a),
+                Decision::Forbidden
+            );
         }
     }
 }

@@ -349,6 +349,10 @@ string_enum!(
     CaseKind { General => "GENERAL", ChangeContractManager => "CHANGE_CONTRACT_MANAGER" }
 );
 string_enum!(
+    /// The topic a case is about (R34); CHANGE_CONTRACT_MANAGER only on R15's cases.
+    CaseTopic { General => "GENERAL", Installation => "INSTALLATION", Licensing => "LICENSING", Account => "ACCOUNT", Technical => "TECHNICAL", ChangeContractManager => "CHANGE_CONTRACT_MANAGER" }
+);
+string_enum!(
     /// Terms a user accepts (R5).
     TermsKind { Subscriber => "SUBSCRIBER", Coordinator => "COORDINATOR" }
 );

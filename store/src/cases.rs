@@ -6,12 +6,11 @@ use crate::contracts;
 use crate::emails::{self, NewEmail};
 use crate::members;
 use crate::users::{self, UserRow};
-use crate::{Store, StoreError, StoreResult, Tx, now_ms, secret};
+use crate::{StoreError, StoreResult, Tx, now_ms, secret};
 use roster_domain::change::Benefit;
 use roster_domain::email::{Email, StartedAs};
-use roster_domain::{
-    CaseKind, CaseStatus, DomainError, Person, RenewalKind, Role, SupportLevel, UserErrorCode,
-};
+use roster_domain::support::{self, CaseAuthor, CaseFacts, ManagerChange};
+use roster_domain::{CaseKind, CaseStatus, CaseTopic, DomainError, Person, Role, SupportLevel};
 use serde_json::json;
 use sqlx::{Any, Executor};
 use std::collections::BTreeMap;
@@ -34,6 +33,22 @@ pub struct CaseRow {
     pub proposed_manager: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// R34.
+    #[sqlx(try_from = "String")]
+    pub topic: CaseTopic,
+}
+
+impl CaseRow {
+    /// The case as the rules read it.
+    pub fn facts(&self) -> CaseFacts {
+        CaseFacts {
+            case_id: self.case_id.clone(),
+            kind: self.kind,
+            status: self.status,
+            submitter: self.submitter_user_id,
+            proposed_manager: self.proposed_manager.clone(),
+        }
+    }
 }
 
 macro_rules! case_select {
@@ -41,7 +56,7 @@ macro_rules! case_select {
         concat!(
             "SELECT s.id, s.case_id, s.contract_id, s.submitter_user_id, u.email AS submitter_email, \
              s.kind, s.subject, s.description, s.contract_product_id, s.status, s.proposed_manager, \
-             s.created_at, s.updated_at FROM support_cases s JOIN users u ON u.id = s.submitter_user_id ",
+             s.created_at, s.updated_at, s.topic FROM support_cases s JOIN users u ON u.id = s.submitter_user_id ",
             $tail
         )
     };
@@ -51,7 +66,10 @@ macro_rules! case_select {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CommentRow {
     pub id: i64,
+    /// `staff:<key>` or `user:<id>`.
     pub author: String,
+    /// The author's User ID (email), when a user wrote it.
+    pub author_email: Option<String>,
     pub body: String,
     pub created_at: i64,
 }
@@ -59,6 +77,7 @@ pub struct CommentRow {
 /// What a new case says.
 pub struct NewCase<'a> {
     pub kind: CaseKind,
+    pub topic: CaseTopic,
     pub subject: &'a str,
     pub description: &'a str,
     pub contract_product_id: Option<i64>,
@@ -88,8 +107,8 @@ pub async fn open(
     });
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO support_cases (case_id, contract_id, submitter_user_id, kind, subject, \
-         description, contract_product_id, proposed_manager, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+         description, contract_product_id, proposed_manager, created_at, updated_at, topic) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
     )
     .bind(&case_id)
     .bind(contract.id)
@@ -100,8 +119,37 @@ pub async fn open(
     .bind(case.contract_product_id)
     .bind(proposed)
     .bind(now)
+    .bind(case.topic.as_str())
     .fetch_one(&mut *tx)
     .await?;
+    let mut owed = Vec::new();
+    // R34: a request for a new Contract Manager also tells the current one.
+    if let (Some(person), Some(cm)) = (
+        case.proposed_manager,
+        snapshot.members.values().find(|m| m.is_manager),
+    ) {
+        owed.push(
+            emails::enqueue(
+                &mut tx,
+                NewEmail {
+                    email: Email::ContractManagerChangeRequested {
+                        case_id: case_id.clone(),
+                        contract_number: contract.number.clone(),
+                        company: contract.company.clone(),
+                        first_name: cm.first_name.clone(),
+                        proposed_name: format!("{} {}", person.first_name, person.last_name),
+                        proposed_email: person.email.as_str().to_string(),
+                        requested_by: format!("{} {}", submitter.first_name, submitter.last_name),
+                    },
+                    idem_key: format!("contract-manager-change-requested:case:{id}"),
+                    contract_id: Some(contract.id),
+                    user_id: Some(cm.user_id),
+                    recipient: cm.email.clone(),
+                },
+            )
+            .await?,
+        );
+    }
     let email = emails::enqueue(
         &mut tx,
         NewEmail {
@@ -124,7 +172,8 @@ pub async fn open(
         Some(contract.id),
         actor,
         "case.opened",
-        &json!({ "caseId": case_id, "kind": case.kind, "emails": email.into_iter().collect::<Vec<_>>() }),
+        &json!({ "caseId": case_id, "kind": case.kind, "topic": case.topic,
+                 "emails": email.into_iter().chain(owed.into_iter().flatten()).collect::<Vec<_>>() }),
     )
     .await?;
     let row = by_pk(&mut *tx, id)
@@ -194,7 +243,7 @@ pub async fn search<'c, E: Executor<'c, Database = Any>>(
     let rows: Vec<CasePageRow> = sqlx::query_as(
         "SELECT s.id, s.case_id, s.contract_id, s.submitter_user_id, u.email AS submitter_email, \
          s.kind, s.subject, s.description, s.contract_product_id, s.status, s.proposed_manager, \
-         s.created_at, s.updated_at, COUNT(*) OVER () AS total \
+         s.created_at, s.updated_at, s.topic, COUNT(*) OVER () AS total \
          FROM support_cases s JOIN users u ON u.id = s.submitter_user_id \
          WHERE s.contract_id = $1 \
          AND ($2 IS NULL OR s.created_at >= $2) \
@@ -223,7 +272,9 @@ pub async fn comments<'c, E: Executor<'c, Database = Any>>(
     case_pk: i64,
 ) -> StoreResult<Vec<CommentRow>> {
     Ok(sqlx::query_as(
-        "SELECT id, author, body, created_at FROM case_comments WHERE case_id = $1 ORDER BY id",
+        "SELECT c.id, c.author, u.email AS author_email, c.body, c.created_at \
+         FROM case_comments c LEFT JOIN users u ON u.id = c.author_user_id \
+         WHERE c.case_id = $1 ORDER BY c.id",
     )
     .bind(case_pk)
     .fetch_all(db)
@@ -231,52 +282,83 @@ pub async fn comments<'c, E: Executor<'c, Database = Any>>(
 }
 
 async fn add_comment(tx: &mut Tx, case_pk: i64, actor: &Actor, body: &str) -> StoreResult<()> {
+    let author_user = match actor {
+        Actor::User(id) => Some(*id),
+        _ => None,
+    };
     sqlx::query(
-        "INSERT INTO case_comments (case_id, author, body, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO case_comments (case_id, author, body, created_at, author_user_id) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(case_pk)
     .bind(actor.label())
     .bind(body)
     .bind(now_ms())
+    .bind(author_user)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Staff change a case's status and add a comment (R17).
+/// The case `case_pk` of the authorized contract, read under its lock.
+async fn locked_case(auth: &mut Authorized, case_pk: i64) -> StoreResult<CaseRow> {
+    let contract_id = auth.contract_id();
+    by_pk(&mut *auth.tx, case_pk)
+        .await?
+        .filter(|c| c.contract_id == contract_id)
+        .ok_or_else(|| {
+            DomainError::not_found("support case")
+                .at(["input", "supportCaseId"])
+                .into()
+        })
+}
+
+/// A case update (R17, R34): staff change its status and comment, a user who may comment
+/// comments. What the rule ([`support::update_case`]) says the submitter is owed, a Support
+/// Case Updated email, is owed in the same transaction.
 pub async fn update(
-    store: &Store,
-    actor: &Actor,
+    mut auth: Authorized,
     case_pk: i64,
+    by: CaseAuthor,
     status: Option<CaseStatus>,
     comment: Option<&str>,
 ) -> StoreResult<CaseRow> {
-    let mut tx = store.begin().await?;
-    let before = by_pk(&mut *tx, case_pk)
-        .await?
-        .ok_or_else(|| DomainError::not_found("support case"))?;
+    let before = locked_case(&mut auth, case_pk).await?;
+    let notice = support::update_case(&before.facts(), by, status, comment)?;
+    let Authorized {
+        mut tx,
+        snapshot,
+        actor,
+        ..
+    } = auth;
+    let now = now_ms();
     if let Some(status) = status {
         sqlx::query("UPDATE support_cases SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status.as_str())
-            .bind(now_ms())
+            .bind(now)
             .bind(case_pk)
             .execute(&mut *tx)
             .await?;
     }
     if let Some(body) = comment {
-        add_comment(&mut tx, case_pk, actor, body).await?;
+        add_comment(&mut tx, case_pk, &actor, body).await?;
         sqlx::query("UPDATE support_cases SET updated_at = $1 WHERE id = $2")
-            .bind(now_ms())
+            .bind(now)
             .bind(case_pk)
             .execute(&mut *tx)
             .await?;
     }
+    let mut owed = None;
+    if let Some(notice) = notice {
+        owed = tell_submitter(&mut tx, &snapshot.contract, &before, notice, now).await?;
+    }
     audit::record(
         &mut tx,
         Some(before.contract_id),
-        actor,
-        "case.updated",
-        &json!({ "caseId": before.case_id, "status": { "before": before.status, "after": status.unwrap_or(before.status) }, "commented": comment.is_some() }),
+        &actor,
+        if by == CaseAuthor::Staff { "case.updated" } else { "case.commented" },
+        &json!({ "caseId": before.case_id, "status": { "before": before.status, "after": status.unwrap_or(before.status) },
+                 "commented": comment.is_some(), "emails": owed.into_iter().collect::<Vec<_>>() }),
     )
     .await?;
     let row = by_pk(&mut *tx, case_pk)
@@ -286,87 +368,106 @@ pub async fn update(
     Ok(row)
 }
 
+/// Owes the submitter a Support Case Updated email (R34).
+async fn tell_submitter(
+    tx: &mut Tx,
+    contract: &roster_domain::change::ContractFacts,
+    case: &CaseRow,
+    notice: support::CaseNotice,
+    now: i64,
+) -> StoreResult<Option<i64>> {
+    let Some(submitter) = users::by_id(&mut **tx, case.submitter_user_id).await? else {
+        return Ok(None);
+    };
+    emails::enqueue(
+        tx,
+        NewEmail {
+            email: Email::SupportCaseUpdated {
+                case_id: case.case_id.clone(),
+                subject: case.subject.clone(),
+                contract_number: contract.number.clone(),
+                company: contract.company.clone(),
+                first_name: submitter.first_name.clone(),
+                status: notice.status,
+                comment: notice.comment,
+            },
+            idem_key: format!(
+                "support-case-updated:case:{}:{now}:{}",
+                case.id,
+                secret::code(8)
+            ),
+            contract_id: Some(contract.id),
+            user_id: Some(submitter.id),
+            recipient: submitter.email.clone(),
+        },
+    )
+    .await
+}
+
 /// Staff approve or decline a Contract Manager change (R15, R16). On approval the role moves
 /// in one step, the old CM stays as a user with the access they had, and both are owed a
 /// Contract Manager Changed email. On an ADVANCED contract the Named Caller standing the CM
 /// holds by role moves with it (R13): whichever of the two gains or loses a benefit is also
 /// owed one Permissions Changed email listing what they now have (R12, R14).
 pub async fn resolve_manager_change(
-    store: &Store,
-    actor: &Actor,
+    mut auth: Authorized,
     case_pk: i64,
     approve: bool,
 ) -> StoreResult<CaseRow> {
-    let mut tx = store.begin().await?;
-    let case = by_pk(&mut *tx, case_pk)
-        .await?
-        .ok_or_else(|| DomainError::not_found("support case"))?;
-    members::lock_contract(&mut tx, case.contract_id).await?;
-    let case = by_pk(&mut *tx, case_pk)
-        .await?
-        .ok_or_else(|| DomainError::not_found("support case"))?;
-    if case.kind != CaseKind::ChangeContractManager {
-        return Err(DomainError::new(
-            UserErrorCode::InvalidInput,
-            "this case is not a Contract Manager change",
-        )
-        .at(["input", "supportCaseId"])
-        .into());
-    }
-    if matches!(case.status, CaseStatus::Resolved | CaseStatus::Closed) {
-        return Err(DomainError::new(
-            UserErrorCode::InvalidInput,
-            format!("case {} is already {}", case.case_id, case.status),
-        )
-        .at(["input", "supportCaseId"])
-        .into());
-    }
+    let case = locked_case(&mut auth, case_pk).await?;
+    let step = support::resolve_manager_change(&case.facts(), &auth.snapshot.contract, approve)?;
+    let Authorized {
+        mut tx,
+        snapshot,
+        actor,
+        ..
+    } = auth;
+    let actor = &actor;
     let contract = contracts::by_id(&mut *tx, case.contract_id)
         .await?
         .ok_or_else(|| StoreError::Corrupt("case without contract".into()))?;
-    if !approve {
-        sqlx::query("UPDATE support_cases SET status = 'CLOSED', updated_at = $1 WHERE id = $2")
-            .bind(now_ms())
+    let now = now_ms();
+    let person = match step {
+        ManagerChange::Decline => {
+            sqlx::query(
+                "UPDATE support_cases SET status = 'CLOSED', updated_at = $1 WHERE id = $2",
+            )
+            .bind(now)
             .bind(case_pk)
             .execute(&mut *tx)
             .await?;
-        add_comment(&mut tx, case_pk, actor, "Contract Manager change declined.").await?;
-        audit::record(
-            &mut tx,
-            Some(contract.id),
-            actor,
-            "contract_manager.declined",
-            &json!({ "caseId": case.case_id }),
-        )
-        .await?;
-        let row = by_pk(&mut *tx, case_pk)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("case vanished".into()))?;
-        tx.commit().await?;
-        return Ok(row);
-    }
-    if contract.renewal_kind == RenewalKind::Auto {
-        return Err(auto_renew_refusal().into());
-    }
-    let proposed: serde_json::Value =
-        serde_json::from_str(case.proposed_manager.as_deref().unwrap_or("null"))
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let person = Person::parse(
-        proposed["email"].as_str().unwrap_or_default(),
-        proposed["firstName"].as_str().unwrap_or_default(),
-        proposed["lastName"].as_str().unwrap_or_default(),
-        proposed["language"].as_str(),
-    )?;
+            let comment = "Contract Manager change declined.";
+            add_comment(&mut tx, case_pk, actor, comment).await?;
+            // R34: a status change and a staff comment tell the submitter.
+            let notice = support::update_case(
+                &case.facts(),
+                CaseAuthor::Staff,
+                Some(CaseStatus::Closed),
+                Some(comment),
+            )?;
+            let mut owed = None;
+            if let Some(notice) = notice {
+                owed = tell_submitter(&mut tx, &snapshot.contract, &case, notice, now).await?;
+            }
+            audit::record(
+                &mut tx,
+                Some(contract.id),
+                actor,
+                "contract_manager.declined",
+                &json!({ "caseId": case.case_id, "emails": owed.into_iter().collect::<Vec<_>>() }),
+            )
+            .await?;
+            let row = by_pk(&mut *tx, case_pk)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("case vanished".into()))?;
+            tx.commit().await?;
+            return Ok(row);
+        }
+        ManagerChange::Approve(person) => person,
+    };
     let old = contracts::manager(&mut *tx, contract.id).await?;
     let (new, _) = users::find_or_create(&mut tx, &person).await?;
-    if new.id == old.id {
-        return Err(DomainError::new(
-            UserErrorCode::InvalidInput,
-            "that person is already the Contract Manager",
-        )
-        .at(["input", "supportCaseId"])
-        .into());
-    }
+    support::new_manager_differs(old.id, new.id)?;
     // R14: what each of the two has before the change (the CM is a Named Caller by role on
     // ADVANCED contracts, so the role moving moves that standing too).
     let support: SupportLevel = contract.support_level;
@@ -392,12 +493,22 @@ pub async fn resolve_manager_change(
         .execute(&mut *tx)
         .await?;
     sqlx::query("UPDATE support_cases SET status = 'RESOLVED', updated_at = $1 WHERE id = $2")
-        .bind(now_ms())
+        .bind(now)
         .bind(case_pk)
         .execute(&mut *tx)
         .await?;
-    add_comment(&mut tx, case_pk, actor, "Contract Manager change approved.").await?;
+    let comment = "Contract Manager change approved.";
+    add_comment(&mut tx, case_pk, actor, comment).await?;
     let mut caused = Vec::new();
+    // R34: the submitter is told the case was resolved.
+    if let Some(notice) = support::update_case(
+        &case.facts(),
+        CaseAuthor::Staff,
+        Some(CaseStatus::Resolved),
+        Some(comment),
+    )? {
+        caused.push(tell_submitter(&mut tx, &snapshot.contract, &case, notice, now).await?);
+    }
     let told = |to: &UserRow| Email::ContractManagerChanged {
         contract_number: contract.number.clone(),
         company: contract.company_name.clone(),
@@ -517,13 +628,4 @@ async fn benefits_of(
         .await?
         .map(|m| members::benefits(&m, support, names))
         .unwrap_or_default())
-}
-
-/// R15: an AUTO contract's manager cannot change; it must lapse and a new one be bought.
-pub fn auto_renew_refusal() -> DomainError {
-    DomainError::new(
-        UserErrorCode::AutoRenewContract,
-        "this contract renews automatically from the online store: its Contract Manager cannot change; \
-         let it lapse and buy a new subscription",
-    )
 }

@@ -457,6 +457,8 @@ async fn create_order(
     .on_constraint("contracts_order_number_key", || {
         DomainError::new(UserErrorCode::OrderConflict, "order processed concurrently")
     })?;
+    // R35: an ADVANCED contract gets its Express Service ID with the order.
+    crate::cloud::give_express_service_id(tx, contract_id, order.support_level).await?;
 
     if cm_created {
         // R32: this contract created the User ID, so its admins may correct a wrong address.

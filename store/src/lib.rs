@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cases;
 pub mod change;
 pub mod companies;
+pub mod cloud;
 pub mod contracts;
 pub mod corrections;
 pub mod email_changes;

@@ -529,6 +529,22 @@ impl TestApp {
         }
     }
 
+    /// Records that `contract` was bought through the reseller `reseller_gid`, as an order
+    /// with `resellerId` would have (R18: View Cases only for that reseller).
+    pub async fn attach_reseller(&self, contract: &ContractRef, reseller_gid: &str) {
+        let reseller = roster_api::graphql::ids::decode(
+            roster_api::graphql::ids::Kind::Reseller,
+            reseller_gid,
+        )
+        .expect("a reseller ID");
+        sqlx::query("UPDATE contracts SET reseller_id = $1 WHERE number = $2")
+            .bind(reseller)
+            .bind(&contract.number)
+            .execute(self.store.pool())
+            .await
+            .expect("attach the reseller");
+    }
+
     /// The global ID of the User ID with `email`.
     pub async fn user_id(&self, email: &str) -> String {
         let (id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE lower(email) = lower($1)")

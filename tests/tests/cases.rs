@@ -9,7 +9,7 @@ use std::time::Duration;
 
 const PASSWORD: &str = "correct horse battery";
 const CREATE_CASE: &str = "mutation($input: CreateSupportCaseInput!) { createSupportCase(input: $input) { supportCase { id caseId subject status submitter { email } } userErrors { code field message } } }";
-const UPDATE_CASE: &str = "mutation($input: UpdateSupportCaseInput!) { updateSupportCase(input: $input) { supportCase { caseId status comments { author body } } userErrors { code message } } }";
+const UPDATE_CASE: &str = "mutation($input: UpdateSupportCaseInput!) { updateSupportCase(input: $input) { supportCase { caseId status comments { author { email staff } body } } userErrors { code message } } }";
 const CASES: &str = "query($n: String!, $s: SupportCaseSearch) { contract(number: $n) { supportCases(search: $s) { totalCount edges { node { caseId subject status submitter { email } } } } } }";
 const SET_RESELLER: &str = "mutation($input: SetResellerCaseAccessInput!) { setResellerCaseAccess(input: $input) { resellerCaseAccess { reseller { name } canViewCases } userErrors { code message } } }";
 const REQUEST_CM: &str = "mutation($input: RequestContractManagerChangeInput!) { requestContractManagerChange(input: $input) { supportCase { id caseId status } userErrors { code field message } } }";
@@ -247,6 +247,8 @@ async fn r18_reseller_reads_cases_only_while_allowed(backend: Backend) {
         added["addResellerUser"]["user"]["email"],
         "rep@partner.example"
     );
+    // R18 (amended): the contract was bought through this reseller.
+    app.attach_reseller(&c, &rid).await;
     open_case(&app, &cm, &c, "Need a hand").await;
     app.drain().await;
     let started = app.mails_to("rep@partner.example", "get-started").await;
@@ -545,6 +547,7 @@ async fn r15_a_stranger_cannot_propose_themself_as_contract_manager(backend: Bac
         reseller_with_user(&app, "Viewing Partner", "rep@viewing.example").await;
     let mut cms = Vec::new();
     for (c, cm_email) in [(&auto, "cm@auto.example"), (&manual, "cm@manual.example")] {
+        app.attach_reseller(c, &viewing).await;
         let cm = app.activate(cm_email, PASSWORD).await;
         app.data(
             Some(&cm),

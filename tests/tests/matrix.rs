@@ -32,7 +32,8 @@ fn classify(resp: &Value) -> Answer {
     let payload = resp["data"].as_object().unwrap().values().next().unwrap();
     match payload["userErrors"][0]["code"].as_str() {
         Some("NOT_FOUND")
-            if payload["userErrors"][0]["field"] == json!(["input", "contractId"]) =>
+            if payload["userErrors"][0]["field"] == json!(["input", "contractId"])
+                || payload["userErrors"][0]["field"] == json!(["input", "supportCaseId"]) =>
         {
             NotFound
         }
@@ -124,6 +125,8 @@ async fn capability_matrix(backend: Backend) {
         .unwrap()
         .to_string();
     app.staff("mutation($r: ID!) { addResellerUser(input: {resellerId: $r, person: {email: \"rep@partner.example\", firstName: \"R\", lastName: \"P\"}}) { userErrors { code } } }", json!({ "r": rid })).await;
+    // R18 (amended): View Cases only for the reseller the contract was bought through.
+    app.attach_reseller(&c, &rid).await;
     app.data(Some(&cm), "mutation($i: SetResellerCaseAccessInput!) { setResellerCaseAccess(input: $i) { userErrors { code } } }", json!({ "i": { "contractId": c.id, "resellerId": rid, "canViewCases": true } })).await;
     let case = app
         .data(Some(&cm), "mutation($i: CreateSupportCaseInput!) { createSupportCase(input: $i) { supportCase { id } } }", json!({ "i": { "contractId": c.id, "subject": "s", "description": "d" } }))
@@ -226,6 +229,19 @@ async fn capability_matrix(backend: Backend) {
         NotFound,
         Unauthenticated,
     ];
+    // R34: the submitter (the CM here), whoever may see the cases, and staff; never a reseller.
+    let case_comment = [
+        Allowed,
+        Allowed,
+        Allowed,
+        Allowed,
+        Forbidden,
+        Forbidden,
+        Forbidden,
+        Allowed,
+        NotFound,
+        Unauthenticated,
+    ];
     let operations: Vec<(&str, &str, Value, [Answer; 10])> = vec![
         (
             "assignSoftwareCoordinator",
@@ -323,6 +339,25 @@ async fn capability_matrix(backend: Backend) {
             "mutation($i: CorrectMemberInput!) { correctMember(input: $i) { userErrors { code field } } }",
             json!({ "i": { "contractId": c.id, "userId": victim4, "firstName": "Victor" } }),
             admin_all_sc,
+        ),
+        // Added for R34 and R36 (issue 17).
+        (
+            "addSupportCaseComment",
+            "mutation($i: AddSupportCaseCommentInput!) { addSupportCaseComment(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "supportCaseId": case_id, "body": "a comment" } }),
+            case_comment,
+        ),
+        (
+            "addCloudCredits",
+            "mutation($i: AddCloudCreditsInput!) { addCloudCredits(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "orderNumber": "CC-MTX-1", "credits": 100 } }),
+            staff_only,
+        ),
+        (
+            "recordCloudUsage",
+            "mutation($i: RecordCloudUsageInput!) { recordCloudUsage(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "userId": victim, "service": "Rendering", "credits": 1 } }),
+            staff_only,
         ),
     ];
 
@@ -424,6 +459,56 @@ async fn capability_matrix(backend: Backend) {
             !acad_row["productKey"].is_null(),
             serial,
             "{actor} product key"
+        );
+    }
+    // R35, R36: phone support for Named Callers and admins (ADVANCED), credits for admins and
+    // staff, one's own usage for members.
+    const READ_SUPPORT: &str = "query($n: String!) { contract(number: $n) { phoneSupport { expressServiceId phoneNumbers } cloudCredits { balance } cloudUsage(groupBy: SERVICE) { key } viewerCloudUsage { key } } }";
+    // (phone support, credits and usage, own usage)
+    let sees_support: [(&str, Option<(bool, bool, bool)>); 9] = [
+        ("cm", Some((true, true, true))),
+        ("sc_acad", Some((true, true, true))),
+        ("sc_revit", Some((true, true, true))),
+        ("sc_no_terms", Some((true, true, true))),
+        ("user", Some((false, false, true))),
+        ("named_caller", Some((true, false, true))),
+        ("reseller", Some((false, false, false))),
+        ("staff", Some((false, true, false))),
+        ("other_cm", None),
+    ];
+    for (actor, expect) in sees_support {
+        let data = app
+            .data(
+                tokens[actor].as_deref(),
+                READ_SUPPORT,
+                json!({ "n": c.number }),
+            )
+            .await;
+        cases_run += 1;
+        let contract = &data["contract"];
+        let Some((phone, credits, own)) = expect else {
+            assert_eq!(*contract, Value::Null, "{actor} must not find the contract");
+            continue;
+        };
+        assert_eq!(
+            !contract["phoneSupport"].is_null(),
+            phone,
+            "{actor} phoneSupport"
+        );
+        assert_eq!(
+            !contract["cloudCredits"].is_null(),
+            credits,
+            "{actor} cloudCredits"
+        );
+        assert_eq!(
+            !contract["cloudUsage"].is_null(),
+            credits,
+            "{actor} cloudUsage"
+        );
+        assert_eq!(
+            !contract["viewerCloudUsage"].is_null(),
+            own,
+            "{actor} own usage"
         );
     }
     cases_run += exports_and_subscriptions(&app, &c, &tokens, &case_id, &victim).await;

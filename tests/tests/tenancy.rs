@@ -837,8 +837,16 @@ impl Builder<'_> {
                     return;
                 }
                 let ci = c % n;
-                let r = reseller % self.world.resellers.len();
+                let mut r = reseller % self.world.resellers.len();
                 let contract = &self.world.contracts[ci];
+                // R18 (amended): View Cases only for the reseller the contract is attached to
+                // (refusing another is `r18_view_cases_only_for_the_attached_reseller`'s).
+                if *view && contract.reseller != Some(r) {
+                    match contract.reseller {
+                        Some(attached) => r = attached,
+                        None => return,
+                    }
+                }
                 let cm = contract.cm;
                 let vars = json!({ "i": { "contractId": contract.gid, "resellerId": self.world.resellers[r].gid, "canViewCases": view } });
                 self.must(
@@ -977,6 +985,8 @@ const CONTRACT_FIELDS: &str = "fragment F on Contract {
   auditLog(first: 100) { totalCount pageInfo { hasNextPage } edges { node { id } } }
   emails(first: 100) { totalCount pageInfo { hasNextPage } edges { node { id } } }
   supportCases(first: 100) { totalCount pageInfo { hasNextPage } edges { node { id caseId submitter { email } } } }
+  phoneSupport { expressServiceId phoneNumbers } cloudCredits { balance used }
+  cloudUsage(groupBy: USER) { key credits } viewerCloudUsage { key credits }
   mine: supportCases(first: 100, search: {onlyMine: true}) { totalCount edges { node { caseId } } }
   resellerCaseAccess { reseller { id } canViewCases }
   advice { code }
@@ -1031,6 +1041,16 @@ impl World {
             v["company"]["name"].as_str(),
             Some(c.company.as_str()),
         );
+        // R35, R36: phone support for Named Callers and admins of ADVANCED contracts, credits
+        // and everyone's usage for admins and staff, one's own usage for members.
+        for (field, action) in [
+            ("phoneSupport", Action::ViewPhoneSupport),
+            ("cloudCredits", Action::ViewCloudUsage),
+            ("cloudUsage", Action::ViewCloudUsage),
+            ("viewerCloudUsage", Action::ViewOwnCloudUsage),
+        ] {
+            ck.eq(|| label(field), !v[field].is_null(), allows(&action));
+        }
         // Contract details other than number, company and products.
         ck.case();
         for field in [
@@ -1847,14 +1867,41 @@ fn attempts(world: &World, actor: &Actor, ci: usize) -> Vec<Attempt> {
             action: Action::UpdateSupportCase,
             user_only: false,
         });
+        // R34: outsiders never submitted a case of this contract.
+        out.push(Attempt {
+            name: "addSupportCaseComment",
+            doc: "mutation($i: AddSupportCaseCommentInput!) { addSupportCaseComment(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "supportCaseId": case.gid, "body": "A comment from outside." }),
+            action: Action::CommentOnCase { own_case: false },
+            user_only: false,
+        });
     }
+    // R36: staff only.
+    out.push(Attempt {
+        name: "addCloudCredits",
+        doc: "mutation($i: AddCloudCreditsInput!) { addCloudCredits(input: $i) { userErrors { code field message } } }",
+        vars: json!({ "contractId": cid, "orderNumber": "CC-OUTSIDE", "credits": 100 }),
+        action: Action::ManageCloudCredits,
+        user_only: false,
+    });
+    out.push(Attempt {
+        name: "recordCloudUsage",
+        doc: "mutation($i: RecordCloudUsageInput!) { recordCloudUsage(input: $i) { userErrors { code field message } } }",
+        vars: json!({ "contractId": cid, "userId": uid, "service": "Rendering", "credits": 1 }),
+        action: Action::ManageCloudCredits,
+        user_only: false,
+    });
     out
 }
 
 /// What is stored about every contract: its state, people, access, coordinators, View Cases,
 /// cases, and how many emails, audit entries, outbox rows and comments exist.
 async fn stored_state(app: &TestApp) -> Vec<String> {
-    const QUERIES: [&str; 8] = [
+    const QUERIES: [&str; 9] = [
+        "SELECT 'cloud ' || CAST(id AS TEXT) || ' ' || CAST(cloud_credits AS TEXT) || ' usage ' \
+         || CAST((SELECT COUNT(*) FROM cloud_usage u WHERE u.contract_id = contracts.id) AS TEXT) || ' purchases ' \
+         || CAST((SELECT COUNT(*) FROM cloud_credit_purchases p WHERE p.contract_id = contracts.id) AS TEXT) \
+         FROM contracts ORDER BY id",
         "SELECT 'contract ' || CAST(id AS TEXT) || ' ' || status || ' ' || end_date FROM contracts ORDER BY id",
         "SELECT 'member ' || CAST(contract_id AS TEXT) || ' ' || CAST(user_id AS TEXT) || ' ' || status || ' cm ' || CAST(is_manager AS TEXT) \
          || ' nc ' || CAST(designated_caller AS TEXT) || ' web ' || CAST(web_support AS TEXT) || ' cloud ' || cloud_services \
@@ -1954,8 +2001,11 @@ async fn check_outsiders(app: &TestApp, world: &World, actors: &[Actor], ck: &mu
                 let refused = match want {
                     Refusal::NotFound => {
                         resp.get("errors").is_none()
-                            && resp["data"][field]["userErrors"]
+                            && (resp["data"][field]["userErrors"]
                                 == json!([{ "code": "NOT_FOUND", "field": ["input", "contractId"], "message": "contract not found" }])
+                                // A case of a contract the actor may not know (R34).
+                                || resp["data"][field]["userErrors"]
+                                    == json!([{ "code": "NOT_FOUND", "field": ["input", "supportCaseId"], "message": "support case not found" }]))
                     }
                     Refusal::Forbidden => {
                         code == Some("FORBIDDEN") && resp["data"][field].is_null()
@@ -1972,7 +2022,8 @@ async fn check_outsiders(app: &TestApp, world: &World, actors: &[Actor], ck: &mu
                 );
             }
             // R26: exports are the member list's; whoever may not read it gets 403 or 404.
-            for file in ["users.csv", "users.xlsx", "details.csv"] {
+            // R36: the usage export asks the policy about usage.
+            for file in ["users.csv", "users.xlsx", "details.csv", "cloud-usage.csv"] {
                 let mut req = http.get(format!("{}/contracts/{}/{file}", app.url, c.number));
                 if let Some(t) = &actor.token {
                     req = req.bearer_auth(t);
@@ -1980,7 +2031,12 @@ async fn check_outsiders(app: &TestApp, world: &World, actors: &[Actor], ck: &mu
                 let resp = req.send().await.expect("the API answers");
                 let status = resp.status().as_u16();
                 let body = resp.bytes().await.unwrap_or_default();
-                let want = match decide(actor.principal, st.as_ref(), &Action::ViewMembers) {
+                let action = if file == "cloud-usage.csv" {
+                    Action::ViewCloudUsage
+                } else {
+                    Action::ViewMembers
+                };
+                let want = match decide(actor.principal, st.as_ref(), &action) {
                     Decision::Allow => 200,
                     Decision::NotFound => 404,
                     _ => 403,

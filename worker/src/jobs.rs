@@ -286,16 +286,18 @@ async fn compose_and_send(deps: &Deps, row: &emails::EmailRow) -> Result<String,
             let reseller = match c.reseller_id {
                 Some(id) => roster_store::resellers::by_id(deps.store.pool(), id)
                     .await
-                    .map_err(|e| SendError::Transient(e.to_string()))?
-                    .map(|r| r.name),
+                    .map_err(|e| SendError::Transient(e.to_string()))?,
                 None => None,
             };
+            // R37: the reseller's contact details, those it gave.
+            let reseller_contact = reseller.as_ref().map(|r| r.contact()).unwrap_or_default();
             Some(ContractNow {
                 contract_number: c.number,
                 company: c.company_name,
                 end_date: *c.end_date,
                 renewal_kind: c.renewal_kind,
-                reseller_name: reseller,
+                reseller_name: reseller.map(|r| r.name),
+                reseller_contact,
             })
         }
         None => None,

@@ -41,6 +41,11 @@ pub fn facts(renewal_kind: Option<RenewalKind>, activation: bool) -> SendFacts {
             renewal_kind,
             reseller_name: (renewal_kind == RenewalKind::Reseller)
                 .then(|| "Channel Partners".to_string()),
+            reseller_contact: if renewal_kind == RenewalKind::Reseller {
+                vec!["renewals@partner.example".into(), "+1 800 555 0100".into()]
+            } else {
+                vec![]
+            },
         }),
     }
 }
@@ -266,6 +271,7 @@ pub fn of_kind(kind: EmailKind) -> Vec<Sample> {
             let mut f = facts(Some(RenewalKind::Reseller), false);
             if let Some(c) = f.contract.as_mut() {
                 c.reseller_name = None;
+                c.reseller_contact.clear();
             }
             sample(
                 "reseller-unknown",
@@ -334,6 +340,57 @@ pub fn of_kind(kind: EmailKind) -> Vec<Sample> {
                 )
             })
             .collect(),
+        EmailKind::SupportCaseUpdated => vec![
+            sample(
+                "status",
+                Email::SupportCaseUpdated {
+                    case_id: "RC-7KQ2-M9XD".into(),
+                    subject: "Licence will not activate".into(),
+                    contract_number: contract_number(),
+                    company: company(),
+                    first_name: first_name(),
+                    status: Some(roster_domain::CaseStatus::Resolved),
+                    comment: Some("Reinstall the licence server.".into()),
+                },
+                facts(manual, false),
+            ),
+            sample(
+                "comment",
+                Email::SupportCaseUpdated {
+                    case_id: "RC-7KQ2-M9XD".into(),
+                    subject: "Licence will not activate".into(),
+                    contract_number: contract_number(),
+                    company: company(),
+                    first_name: first_name(),
+                    status: None,
+                    comment: Some("Which version?".into()),
+                },
+                facts(manual, false),
+            ),
+        ],
+        EmailKind::ContractManagerChangeRequested => vec![sample(
+            "cm",
+            Email::ContractManagerChangeRequested {
+                case_id: "RC-7KQ2-M9XD".into(),
+                contract_number: contract_number(),
+                company: company(),
+                first_name: first_name(),
+                proposed_name: "Nia Next".into(),
+                proposed_email: "nia@smith.example".into(),
+                requested_by: "Nia Next".into(),
+            },
+            facts(manual, false),
+        )],
+        EmailKind::ResellerAccessGranted => vec![sample(
+            "reseller-user",
+            Email::ResellerAccessGranted {
+                contract_number: contract_number(),
+                company: company(),
+                first_name: first_name(),
+                reseller_name: "Channel Partners".into(),
+            },
+            facts(Some(RenewalKind::Reseller), false),
+        )],
         EmailKind::EmailChange => vec![
             sample(
                 "confirm",
@@ -737,6 +794,44 @@ mod tests {
         ));
         let r = render(&expired.email, &expired.facts, "en").unwrap();
         assert!(r.text.contains("comes back when the contract is renewed"));
+    }
+
+    #[test]
+    fn r34_case_updates_word_the_status_and_quote_the_comment_in_each_language() {
+        for (lang, word) in [
+            ("en", "resolved"),
+            ("de", "gelöst"),
+            ("fr", "résolue"),
+            ("ja", "解決済み"),
+        ] {
+            let r = rendered("support-case-updated.status", lang);
+            assert!(r.subject.contains("RC-7KQ2-M9XD"), "{lang}");
+            assert!(r.text.contains(word), "{lang}: {}", r.text);
+            assert!(r.text.contains("Reinstall the licence server."), "{lang}");
+            assert!(!r.text.contains("RESOLVED"), "{lang}");
+        }
+    }
+
+    #[test]
+    fn r37_reseller_renewal_notices_say_how_to_reach_the_reseller() {
+        for lang in languages() {
+            let r = rendered("renewal-notice.reseller", lang);
+            for part in [&r.text, &r.html] {
+                assert!(part.contains("Channel Partners"), "{lang}");
+                assert!(part.contains("renewals@partner.example"), "{lang}: {part}");
+                assert!(part.contains("+1 800 555 0100"), "{lang}");
+            }
+        }
+        let mut bare = named("renewal-notice.reseller");
+        if let Some(c) = bare.facts.contract.as_mut() {
+            c.reseller_contact.clear();
+        }
+        let r = render(&bare.email, &bare.facts, "en").unwrap();
+        assert!(
+            r.text.contains("contact your reseller, Channel Partners."),
+            "{}",
+            r.text
+        );
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub struct ContractNow {
     pub renewal_kind: RenewalKind,
     /// The reseller's name, when one is attached to the contract.
     pub reseller_name: Option<String>,
+    /// How to reach the reseller (R37): its email, phone and website, those it gave.
+    pub reseller_contact: Vec<String>,
 }
 
 /// One rendered email, before addressing.

@@ -11,6 +11,8 @@ use super::objects::{
     reseller_access_of,
 };
 use super::scalars::UserError;
+use super::support::{CaseGate, case_gate};
+use super::support_objects::SupportCaseTopic;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use roster_domain::policy::Action;
 use roster_domain::{DomainError, MAX_TEXT_LEN, parse_multiline, parse_text};
@@ -24,6 +26,9 @@ pub struct CreateSupportCaseInput {
     pub subject: String,
     pub description: String,
     pub contract_product_id: Option<ID>,
+    /// What the case is about (R34); GENERAL when absent. CHANGE_CONTRACT_MANAGER cases are
+    /// opened with `requestContractManagerChange`.
+    pub topic: Option<SupportCaseTopic>,
 }
 
 #[derive(InputObject)]
@@ -56,6 +61,11 @@ pub struct SetResellerCaseAccessInput {
 #[derive(InputObject)]
 pub struct CreateResellerInput {
     pub name: String,
+    /// Contact details (R37), shown to the contract's members and named in RESELLER renewal
+    /// notices.
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -110,15 +120,6 @@ fn case_changed(c: &Ctx, row: CaseRow, contract: Option<Contract>) -> SupportCas
     }
 }
 
-async fn staff_case(ctx: &Context<'_>, id: &ID, action: Action) -> Result<Option<CaseRow>> {
-    let c = ctx.data_unchecked::<Ctx>();
-    c.allow(&action)?;
-    let Some(pk) = ids::decode(Kind::SupportCase, id) else {
-        return Ok(None);
-    };
-    Ok(cases::by_pk(c.store.pool(), pk).await?)
-}
-
 async fn reload_contract(ctx: &Context<'_>, id: i64) -> Result<Option<Contract>> {
     let store = &ctx.data_unchecked::<Ctx>().store;
     match contracts::by_id(store.pool(), id).await? {
@@ -162,6 +163,15 @@ impl CasesMutation {
             Gate::Open(auth) => auth,
             Gate::Refused(e) => return Ok(case_payload(e)),
         };
+        let topic: roster_domain::CaseTopic =
+            input.topic.unwrap_or(SupportCaseTopic::General).into();
+        if topic == roster_domain::CaseTopic::ChangeContractManager {
+            return Ok(case_payload(one(DomainError::new(
+                roster_domain::UserErrorCode::InvalidInput,
+                "ask for a new Contract Manager with requestContractManagerChange",
+            )
+            .at(["input", "topic"]))));
+        }
         let mut product = None;
         if let Some(id) = &input.contract_product_id {
             match ids::decode(Kind::ContractProduct, id)
@@ -191,6 +201,7 @@ impl CasesMutation {
             &user,
             NewCase {
                 kind: roster_domain::CaseKind::General,
+                topic,
                 subject: &subject,
                 description: &description,
                 contract_product_id: product,
@@ -212,29 +223,33 @@ impl CasesMutation {
         input: UpdateSupportCaseInput,
     ) -> Result<SupportCasePayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let Some(row) = staff_case(ctx, &input.support_case_id, Action::UpdateSupportCase).await?
-        else {
-            return Ok(case_payload(one(
-                DomainError::not_found("support case").at(["input", "supportCaseId"])
-            )));
-        };
+        c.allow(&Action::UpdateSupportCase)?;
         let comment = match input
             .comment
             .as_deref()
-            .map(|s| parse_multiline("comment", s, 10_000))
+            .map(|s| parse_multiline("comment", s, roster_domain::support::MAX_COMMENT_LEN))
         {
             Some(Err(e)) => return Ok(case_payload(one(e.under(["input"])))),
             Some(Ok(s)) => Some(s),
             None => None,
         };
-        let row = cases::update(
-            &c.store,
-            &c.actor(),
+        let (auth, row) =
+            match case_gate(ctx, &input.support_case_id, |_| Action::UpdateSupportCase).await? {
+                CaseGate::Open(auth, row) => (auth, row),
+                CaseGate::Refused(e) => return Ok(case_payload(e)),
+            };
+        let row = match cases::update(
+            auth,
             row.id,
+            roster_domain::support::CaseAuthor::Staff,
             input.status.map(Into::into),
             comment.as_deref(),
         )
-        .await?;
+        .await
+        {
+            Ok(row) => row,
+            Err(e) => return Ok(case_payload(errors::user_errors(e)?)),
+        };
         Ok(case_changed(c, row, None))
     }
 
@@ -271,7 +286,7 @@ impl CasesMutation {
         let user = c.require_user()?.clone();
         if auth.snapshot.contract.renewal == roster_domain::RenewalKind::Auto {
             return Ok(case_payload(one(
-                cases::auto_renew_refusal().at(["input", "contractId"])
+                roster_domain::support::auto_renew_refusal().at(["input", "contractId"]),
             )));
         }
         let reason = match input
@@ -289,6 +304,7 @@ impl CasesMutation {
             &user,
             NewCase {
                 kind: roster_domain::CaseKind::ChangeContractManager,
+                topic: roster_domain::CaseTopic::ChangeContractManager,
                 subject: &subject,
                 description: &reason,
                 contract_product_id: None,
@@ -307,18 +323,16 @@ impl CasesMutation {
         input: ResolveContractManagerChangeInput,
     ) -> Result<SupportCasePayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        let Some(row) = staff_case(
-            ctx,
-            &input.support_case_id,
-            Action::ResolveContractManagerChange,
-        )
+        c.allow(&Action::ResolveContractManagerChange)?;
+        let (auth, row) = match case_gate(ctx, &input.support_case_id, |_| {
+            Action::ResolveContractManagerChange
+        })
         .await?
-        else {
-            return Ok(case_payload(one(
-                DomainError::not_found("support case").at(["input", "supportCaseId"])
-            )));
+        {
+            CaseGate::Open(auth, row) => (auth, row),
+            CaseGate::Refused(e) => return Ok(case_payload(e)),
         };
-        match cases::resolve_manager_change(&c.store, &c.actor(), row.id, input.approve).await {
+        match cases::resolve_manager_change(auth, row.id, input.approve).await {
             Ok(row) => {
                 c.committed(Event::CaseUpdated {
                     contract_id: row.contract_id,
@@ -361,7 +375,9 @@ impl CasesMutation {
             )));
         };
         let contract_id = auth.contract_id();
-        resellers::set_case_access(auth, reseller.id, input.can_view_cases).await?;
+        if let Err(e) = resellers::set_case_access(auth, &reseller, input.can_view_cases).await {
+            return Ok(refused(errors::user_errors(e)?));
+        }
         c.committed(Event::ContractChanged {
             contract_id,
             kind: "reseller_access".into(),
@@ -446,17 +462,55 @@ impl CasesMutation {
     ) -> Result<ResellerPayload> {
         let c = ctx.data_unchecked::<Ctx>();
         c.allow(&Action::ManageResellers)?;
+        let refused = |e: DomainError| ResellerPayload {
+            reseller: None,
+            user: None,
+            user_errors: one(e.under(["input"])),
+        };
         let name = match parse_text("name", &input.name, MAX_TEXT_LEN) {
             Ok(n) => n,
-            Err(e) => {
-                return Ok(ResellerPayload {
-                    reseller: None,
-                    user: None,
-                    user_errors: one(e.under(["input"])),
-                });
-            }
+            Err(e) => return Ok(refused(e)),
         };
-        let r = resellers::create(c.store.pool(), &name).await?;
+        let email = match input.email.as_deref().map(roster_domain::Email::parse) {
+            Some(Err(e)) => return Ok(refused(e.at(["email"]))),
+            Some(Ok(e)) => Some(e.as_str().to_string()),
+            None => None,
+        };
+        let contact =
+            |field: &'static str,
+             raw: &Option<String>,
+             parse: fn(&str) -> std::result::Result<String, String>| {
+                raw.as_deref()
+                    .map(|r| {
+                        parse(r).map_err(|m| {
+                            DomainError::new(roster_domain::UserErrorCode::InvalidInput, m)
+                                .at([field])
+                        })
+                    })
+                    .transpose()
+            };
+        let phone = match contact("phone", &input.phone, roster_domain::support::parse_phone) {
+            Ok(p) => p,
+            Err(e) => return Ok(refused(e)),
+        };
+        let website = match contact(
+            "website",
+            &input.website,
+            roster_domain::support::parse_website,
+        ) {
+            Ok(w) => w,
+            Err(e) => return Ok(refused(e)),
+        };
+        let r = resellers::create(
+            c.store.pool(),
+            &resellers::NewReseller {
+                name,
+                email,
+                phone,
+                website,
+            },
+        )
+        .await?;
         Ok(ResellerPayload {
             reseller: Some(r.into()),
             user: None,

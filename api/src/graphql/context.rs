@@ -19,6 +19,8 @@ pub struct Shared {
     pub wake: Arc<Notify>,
     pub events: super::events::EventBus,
     pub throttle: Arc<crate::throttle::Throttle>,
+    /// R35: the support phone numbers (configuration).
+    pub support_phones: Arc<Vec<String>>,
 }
 
 /// The request's actor and the shared state.
@@ -36,6 +38,8 @@ pub struct Ctx {
     pub throttle: Arc<crate::throttle::Throttle>,
     /// The client's address, for throttling.
     pub client: Option<std::net::IpAddr>,
+    /// R35: the support phone numbers (configuration).
+    pub support_phones: Arc<Vec<String>>,
 }
 
 impl Ctx {
@@ -57,6 +61,7 @@ impl Ctx {
             events: shared.events.clone(),
             throttle: shared.throttle.clone(),
             client: None,
+            support_phones: shared.support_phones.clone(),
         }
     }
 

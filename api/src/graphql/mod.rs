@@ -13,6 +13,8 @@ pub mod query;
 pub mod roles;
 pub mod scalars;
 pub mod subscription;
+pub mod support;
+pub mod support_objects;
 
 use async_graphql::{MergedObject, Schema};
 
@@ -24,6 +26,7 @@ pub struct Mutation(
     cases::CasesMutation,
     orders::OrdersMutation,
     people::PeopleMutation,
+    support::SupportMutation,
 );
 
 pub type RosterSchema = Schema<query::Query, Mutation, subscription::Subscription>;

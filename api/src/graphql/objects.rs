@@ -7,6 +7,7 @@ use super::errors;
 use super::errors::Result;
 use super::ids::{self, Kind};
 use super::scalars::*;
+use super::support_objects as so;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use roster_domain::SupportLevel;
@@ -500,6 +501,68 @@ impl Contract {
             rows.iter().map(|p| p.seats).sum(),
         )))
     }
+
+    // Added for R35-R36 (issue 17); the types and reads live in `support_objects`.
+
+    /// The Express Service ID and support phone numbers of an ADVANCED contract (R35), for
+    /// its Named Callers and admins; `null` for everyone else.
+    async fn phone_support(&self, ctx: &Context<'_>) -> Result<Option<so::PhoneSupport>> {
+        if !self.allows(ctx, &Action::ViewPhoneSupport) {
+            return Ok(None);
+        }
+        so::phone_support(ctx, self.row.id).await
+    }
+
+    /// The shared cloud-credit balance and what was used (R36); admins and staff, `null`
+    /// for others.
+    async fn cloud_credits(&self, ctx: &Context<'_>) -> Result<Option<so::CloudCredits>> {
+        if !self.allows(ctx, &Action::ViewCloudUsage) {
+            return Ok(None);
+        }
+        Ok(Some(so::credits(ctx, self.row.id).await?))
+    }
+
+    /// Credits used from `from` to `to` (days, inclusive) by user or by service (R36);
+    /// admins and staff, `null` for others.
+    async fn cloud_usage(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Date>,
+        to: Option<Date>,
+        group_by: so::CloudUsageGrouping,
+    ) -> Result<Option<Vec<so::CloudUsageTotal>>> {
+        if !self.allows(ctx, &Action::ViewCloudUsage) {
+            return Ok(None);
+        }
+        Ok(Some(
+            so::usage(ctx, self.row.id, None, from, to, group_by).await?,
+        ))
+    }
+
+    /// The viewer's own cloud usage on this contract by service (R36); `null` for whoever is
+    /// not a member.
+    async fn viewer_cloud_usage(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Option<Vec<so::CloudUsageTotal>>> {
+        let user = ctx.data_unchecked::<Ctx>().user.as_ref().map(|u| u.id);
+        let Some(user) = user.filter(|_| self.allows(ctx, &Action::ViewOwnCloudUsage)) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            so::usage(
+                ctx,
+                self.row.id,
+                Some(user),
+                from,
+                to,
+                so::CloudUsageGrouping::Service,
+            )
+            .await?,
+        ))
+    }
 }
 
 /// Filters of `Contract.members` (R27).
@@ -825,9 +888,12 @@ pub struct SupportCase {
 /// A comment on a case.
 #[derive(SimpleObject, Clone)]
 pub struct CaseComment {
-    /// `staff:<id>` or `user:<id>`.
-    pub author: String,
+    /// Who wrote it (R34).
+    pub author: so::CommentAuthor,
     pub body: String,
+    /// When it was written.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The same as `at`.
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -852,6 +918,10 @@ impl SupportCase {
     }
     async fn kind(&self) -> CaseKind {
         self.row.kind.into()
+    }
+    /// What the case is about (R34).
+    async fn topic(&self) -> so::SupportCaseTopic {
+        self.row.topic.into()
     }
     async fn subject(&self) -> &str {
         &self.row.subject
@@ -905,8 +975,12 @@ impl SupportCase {
             .await?
             .into_iter()
             .map(|c| CaseComment {
-                author: c.author,
+                author: so::CommentAuthor {
+                    staff: c.author.starts_with("staff:"),
+                    email: c.author_email,
+                },
                 body: c.body,
+                at: time(c.created_at),
                 created_at: time(c.created_at),
             })
             .collect())
@@ -926,6 +1000,10 @@ impl SupportCase {
 pub struct Reseller {
     pub id: ID,
     pub name: String,
+    /// How to reach the reseller (R37), shown to the contract's members.
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
 }
 
 impl From<resellers::ResellerRow> for Reseller {
@@ -933,6 +1011,9 @@ impl From<resellers::ResellerRow> for Reseller {
         Reseller {
             id: ids::encode(Kind::Reseller, r.id),
             name: r.name,
+            email: r.email,
+            phone: r.phone,
+            website: r.website,
         }
     }
 }

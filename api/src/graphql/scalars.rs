@@ -116,6 +116,8 @@ pub enum UserErrorCodeGql {
     TooManyAttempts,
     SeatsInUse,
     MemberAlreadyActive,
+    CloudCreditsExhausted,
+    ResellerNotOnContract,
 }
 
 /// A refused business rule: the request changed nothing.
