@@ -26,8 +26,10 @@ pub type RosterSchema = Schema<query::Query, Mutation, subscription::Subscriptio
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
-/// Largest query complexity accepted (each field counts 1, connections count per item asked).
-pub const MAX_COMPLEXITY: usize = 2_000;
+/// Largest query complexity accepted: each field counts 1, and a connection counts its
+/// `first` (default 20, at most 100) times what one item of its selection costs
+/// ([`scalars::page_cost`]), so nested and aliased pages multiply.
+pub const MAX_COMPLEXITY: usize = 10_000;
 
 /// Builds the schema; `introspection` can be switched off for production.
 pub fn schema(introspection: bool) -> RosterSchema {
