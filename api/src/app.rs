@@ -155,6 +155,13 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
         }
         None => EventBus::new(),
     };
+    let sessions = match &redis {
+        // Every API process forgets a session the moment any of them ends it.
+        Some((client, namespace)) => {
+            crate::sessions::SessionCache::shared(client.clone(), format!("{namespace}:sessions"))
+        }
+        None => crate::sessions::SessionCache::local(),
+    };
     let state = AppState {
         schema: graphql::schema(config.introspection),
         shared: Shared {
@@ -163,6 +170,7 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
             wake: wake.clone(),
             events,
             throttle: Default::default(),
+            sessions,
         },
         redis: redis.map(|(client, _)| client),
     };

@@ -11,6 +11,7 @@ pub mod http;
 pub mod metrics;
 pub mod over_http;
 pub mod passwords;
+pub mod sessions;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;

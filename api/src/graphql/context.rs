@@ -19,6 +19,8 @@ pub struct Shared {
     pub wake: Arc<Notify>,
     pub events: super::events::EventBus,
     pub throttle: Arc<crate::throttle::Throttle>,
+    /// Who bearer tokens name, cached (see [`crate::sessions`]).
+    pub sessions: Arc<crate::sessions::SessionCache>,
 }
 
 /// The request's actor and the shared state.
@@ -36,6 +38,8 @@ pub struct Ctx {
     pub throttle: Arc<crate::throttle::Throttle>,
     /// The client's address, for throttling.
     pub client: Option<std::net::IpAddr>,
+    /// Who bearer tokens name, cached: a change to a user's sessions or row forgets them.
+    pub sessions: Arc<crate::sessions::SessionCache>,
 }
 
 impl Ctx {
@@ -57,6 +61,7 @@ impl Ctx {
             events: shared.events.clone(),
             throttle: shared.throttle.clone(),
             client: None,
+            sessions: shared.sessions.clone(),
         }
     }
 
