@@ -162,8 +162,10 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
         }
         None => crate::sessions::SessionCache::local(),
     };
+    let documents = graphql::documents::Documents::default();
     let state = AppState {
-        schema: graphql::schema(config.introspection),
+        schema: graphql::schema_with(config.introspection, documents.clone()),
+        documents,
         shared: Shared {
             store: store.clone(),
             provisioning_delay: config.provisioning_delay,

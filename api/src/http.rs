@@ -121,7 +121,15 @@ async fn graphql_get(
         Ok(p) => p,
         Err(refusal) => return over_http::refuse(media, refusal),
     };
-    if params.is_mutation() {
+    let mutation = match params.persisted_hash() {
+        // A persisted query this process knows: judged by its document.
+        Some(hash) => match state.documents.by_hash(hash).await {
+            Some(doc) => params.runs_mutation(&doc),
+            None => false,
+        },
+        None => params.is_mutation(),
+    };
+    if mutation {
         return over_http::mutation_over_get(media);
     }
     run(&state, peer, &headers, media, params).await

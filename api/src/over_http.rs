@@ -217,12 +217,28 @@ impl Params {
         request
     }
 
+    /// The hash of an automatic persisted query sent without its document.
+    pub fn persisted_hash(&self) -> Option<&str> {
+        if !self.query.is_empty() {
+            return None;
+        }
+        self.extensions
+            .get("persistedQuery")
+            .and_then(|p| p.get("sha256Hash"))
+            .and_then(Value::as_str)
+    }
+
     /// Whether the operation this request would run is a mutation (or a subscription), which
     /// a GET must not run. A document that does not parse is left to execution to report.
     pub fn is_mutation(&self) -> bool {
         let Ok(doc) = async_graphql::parser::parse_query(&self.query) else {
             return false;
         };
+        self.runs_mutation(&doc)
+    }
+
+    /// Whether `doc`, with this request's `operationName`, runs a mutation or subscription.
+    pub fn runs_mutation(&self, doc: &async_graphql::parser::types::ExecutableDocument) -> bool {
         let ty = match (&doc.operations, self.operation_name.as_deref()) {
             (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op.node.ty),
             (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {

@@ -256,7 +256,130 @@ async fn global_ids_have_one_form(backend: Backend) {
     app.stop().await;
 }
 
+/// A session ended by `signOut` (or by `changePassword`, for the other sessions) in one API
+/// process is refused at once by another process that had it cached (production: the
+/// processes share PostgreSQL and Redis); embedded, by the one process.
+async fn sessions_end_at_once_in_every_process(backend: Backend) {
+    let app = TestApp::spawn_with(backend, false).await;
+    app.contract_without_worker("SESS-1", "cm@sess.example", &[("ACAD", 5)])
+        .await;
+    // A second API process on the same database and Redis (Postgres); the same one embedded.
+    let other = match backend {
+        Backend::Postgres => {
+            let mut settings = app.settings.clone();
+            settings.listen = Some("127.0.0.1:0".into());
+            let config = settings.resolve().unwrap();
+            Some(roster_api::app::start(&config, false).await.unwrap())
+        }
+        Backend::Sqlite => None,
+    };
+    let other_url = other
+        .as_ref()
+        .map_or(app.url.clone(), |r| format!("http://{}", r.addr));
+    // Let the other process subscribe to invalidations (until then it reads the database,
+    // which would pass this test without the cache).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let http = reqwest::Client::new();
+    let viewer = |url: String, token: String| {
+        let http = http.clone();
+        async move {
+            let resp: Value = http
+                .post(format!("{url}/graphql"))
+                .bearer_auth(token)
+                .json(&json!({ "query": "{ viewer { user { email } } }" }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            resp
+        }
+    };
+    let a = app.session_for("cm@sess.example").await;
+    let b = app.session_for("cm@sess.example").await;
+    for t in [&a, &b] {
+        for _ in 0..2 {
+            let r = viewer(other_url.clone(), t.clone()).await;
+            assert_eq!(
+                r["data"]["viewer"]["user"]["email"], "cm@sess.example",
+                "{r}"
+            );
+        }
+    }
+    let out = app
+        .data(Some(&a), "mutation { signOut { signedOut } }", json!({}))
+        .await;
+    assert_eq!(out["signOut"]["signedOut"], true);
+    let r = viewer(other_url.clone(), a.clone()).await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{r}"
+    );
+    // The other session still works, cached or not.
+    let r = viewer(other_url.clone(), b.clone()).await;
+    assert_eq!(
+        r["data"]["viewer"]["user"]["email"], "cm@sess.example",
+        "{r}"
+    );
+    if let Some(other) = other {
+        other.shutdown().await.unwrap();
+    }
+    app.stop().await;
+}
+
+/// Automatic persisted queries: after the document was sent once with its hash, the hash
+/// alone runs it; an unknown hash asks for the document; a GET never runs a persisted mutation.
+async fn persisted_queries_run_by_their_hash(backend: Backend) {
+    use sha2::Digest as _;
+    let app = TestApp::spawn_with(backend, false).await;
+    let url = format!("{}/graphql", app.url);
+    let http = reqwest::Client::new();
+    let query = "query Persisted { __typename }";
+    let hash = format!("{:x}", sha2::Sha256::digest(query.as_bytes()));
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let post = |body: Value| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            http.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(json!({ "extensions": ext })).await;
+    assert_eq!(r["errors"][0]["message"], "PersistedQueryNotFound", "{r}");
+    let r = post(json!({ "query": query, "extensions": ext })).await;
+    assert_eq!(r["data"]["__typename"], "Query", "{r}");
+    let r = post(json!({ "extensions": ext })).await;
+    assert_eq!(r["data"]["__typename"], "Query", "{r}");
+    // A persisted mutation is refused over GET.
+    let mutation = "mutation { signOut { signedOut } }";
+    let mhash = format!("{:x}", sha2::Sha256::digest(mutation.as_bytes()));
+    let mext = json!({ "persistedQuery": { "version": 1, "sha256Hash": mhash } });
+    let r = post(json!({ "query": mutation, "extensions": mext })).await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{r}"
+    );
+    let resp = http
+        .get(&url)
+        .query(&[("extensions", mext.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    app.stop().await;
+}
+
 both_backends!(
+    sessions_end_at_once_in_every_process,
+    persisted_queries_run_by_their_hash,
     graphql_over_http_follows_the_specification,
     r17_support_case_pages_keep_their_total_and_refuse_bad_cursors,
     r27_member_pages_count_what_they_may_return,

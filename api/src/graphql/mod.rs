@@ -2,6 +2,7 @@
 
 pub mod cases;
 pub mod context;
+pub mod documents;
 pub mod errors;
 pub mod events;
 pub mod ids;
@@ -33,6 +34,11 @@ pub const MAX_COMPLEXITY: usize = 10_000;
 
 /// Builds the schema; `introspection` can be switched off for production.
 pub fn schema(introspection: bool) -> RosterSchema {
+    schema_with(introspection, documents::Documents::default())
+}
+
+/// Builds the schema over `documents`, the cache of parsed and persisted documents.
+pub fn schema_with(introspection: bool, documents: documents::Documents) -> RosterSchema {
     let builder = Schema::build(
         query::Query,
         Mutation::default(),
@@ -40,7 +46,9 @@ pub fn schema(introspection: bool) -> RosterSchema {
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
-    .extension(crate::metrics::OperationMetrics);
+    .extension(crate::metrics::OperationMetrics)
+    .extension(documents.persisted())
+    .extension(documents);
     let builder = if introspection {
         builder
     } else {
