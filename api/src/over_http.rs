@@ -480,12 +480,14 @@ mod tests {
 
     #[test]
     fn request_errors_carry_no_data_and_a_4xx_in_the_graphql_media_type() {
-        let err = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
-            "syntax", None,
-        )]);
-        let r = respond(MediaType::GraphqlResponse, err.clone());
+        let err = || {
+            async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                "syntax", None,
+            )])
+        };
+        let r = respond(MediaType::GraphqlResponse, err());
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(respond(MediaType::Json, err).status(), StatusCode::OK);
+        assert_eq!(respond(MediaType::Json, err()).status(), StatusCode::OK);
         let mut field = async_graphql::ServerError::new("boom", None);
         field.path = vec![async_graphql::PathSegment::Field("a".into())];
         let r = respond(
