@@ -155,8 +155,17 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
         }
         None => EventBus::new(),
     };
+    let sessions = match &redis {
+        // Every API process forgets a session the moment any of them ends it.
+        Some((client, namespace)) => {
+            crate::sessions::SessionCache::shared(client.clone(), format!("{namespace}:sessions"))
+        }
+        None => crate::sessions::SessionCache::local(),
+    };
+    let documents = graphql::documents::Documents::default();
     let state = AppState {
-        schema: graphql::schema(config.introspection),
+        schema: graphql::schema_with(config.introspection, documents.clone()),
+        documents,
         shared: Shared {
             store: store.clone(),
             provisioning_delay: config.provisioning_delay,
@@ -164,6 +173,7 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
             events,
             throttle: Default::default(),
             support_phones: std::sync::Arc::new(config.support_phones.clone()),
+            sessions,
         },
         redis: redis.map(|(client, _)| client),
     };

@@ -5,14 +5,16 @@
 
 use crate::graphql::context::{Ctx, Shared};
 use crate::graphql::errors;
+use crate::over_http;
 use crate::state::{AppState, authenticate_bearer};
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::{ConnectInfo, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, RawQuery, WebSocketUpgrade};
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -24,7 +26,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphiql/assets/{name}", get(crate::graphiql::asset))
         .route("/graphql/ws", get(graphql_ws))
         .route(
             "/contracts/{number}/{file}",
@@ -69,15 +72,6 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
     )
 }
 
-async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
-}
-
 async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     if let Err(e) = state.shared.store.ping().await {
         tracing::warn!(error = %e, "database is not answering");
@@ -117,25 +111,82 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-async fn graphql(
+/// `GET /graphql`: GraphiQL for a browser that asks for a page without a query; otherwise a
+/// query per the GraphQL over HTTP specification (a mutation is refused with 405).
+async fn graphql_get(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    let has_query = url::form_urlencoded::parse(raw.as_bytes()).any(|(k, _)| k == "query");
+    if !has_query && over_http::wants_html(&headers) {
+        return crate::graphiql::page();
+    }
+    let Some(media) = over_http::negotiate(&headers) else {
+        return over_http::not_acceptable();
+    };
+    let params = match over_http::Params::from_query_string(&raw) {
+        Ok(p) => p,
+        Err(refusal) => return over_http::refuse(media, refusal),
+    };
+    let mutation = match params.persisted_hash() {
+        // A persisted query this process knows: judged by its document.
+        Some(hash) => match state.documents.by_hash(hash).await {
+            Some(doc) => params.runs_mutation(&doc),
+            None => false,
+        },
+        None => params.is_mutation(),
+    };
+    if mutation {
+        return over_http::mutation_over_get(media);
+    }
+    run(&state, peer, &headers, media, params).await
+}
+
+/// `POST /graphql` with an `application/json` body.
+async fn graphql_post(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(media) = over_http::negotiate(&headers) else {
+        return over_http::not_acceptable();
+    };
+    if !over_http::is_json_body(&headers) {
+        return over_http::unsupported_media(media);
+    }
+    let params = match over_http::Params::from_body(&body) {
+        Ok(p) => p,
+        Err(refusal) => return over_http::refuse(media, refusal),
+    };
+    run(&state, peer, &headers, media, params).await
+}
+
+async fn run(
+    state: &AppState,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+    media: over_http::MediaType,
+    params: over_http::Params,
+) -> Response {
     metrics::counter!(crate::metrics::GRAPHQL_REQUESTS).increment(1);
-    let ctx = match authenticate(&state.shared, &headers).await {
+    let ctx = match authenticate(&state.shared, headers).await {
         Ok(mut ctx) => {
             ctx.client = Some(peer.ip());
             ctx
         }
-        Err(e) => return async_graphql::Response::from_errors(vec![request_error(e)]).into(),
+        Err(e) => {
+            return over_http::respond(
+                media,
+                async_graphql::Response::from_errors(vec![request_error(e)]),
+            );
+        }
     };
-    state
-        .schema
-        .execute(request.into_inner().data(ctx))
-        .await
-        .into()
+    let response = state.schema.execute(params.into_request().data(ctx)).await;
+    over_http::respond(media, response)
 }
 
 /// An error about the whole request, found before the document runs (a token that is not

@@ -42,6 +42,30 @@ pub async fn session_user<'c, E: Executor<'c, Database = Any>>(
     .await?)
 }
 
+/// A live session's user and when the session expires (ms since the epoch), in one statement.
+pub async fn session_user_until<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    token: &str,
+) -> StoreResult<Option<(crate::users::UserRow, i64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: crate::users::UserRow,
+        expires_at: i64,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.language, u.password_hash, \
+         u.subscriber_terms_at, u.coordinator_terms_at, u.first_sign_in_at, u.reseller_id, \
+         u.created_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+    )
+    .bind(secret::hash(token))
+    .bind(now_ms())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.user, r.expires_at)))
+}
+
 /// Revokes a session token at once. Returns whether a live session was revoked.
 pub async fn revoke_session<'c, E: Executor<'c, Database = Any>>(
     db: E,

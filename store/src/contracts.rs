@@ -214,65 +214,63 @@ pub async fn manager<'c, E: Executor<'c, Database = Any>>(
     .ok_or_else(|| StoreError::Corrupt(format!("contract {contract_id} has no Contract Manager")))
 }
 
-#[derive(sqlx::FromRow)]
-struct MembershipFlags {
-    is_manager: i64,
-    designated_caller: i64,
-    web_support: i64,
-}
-
 /// What `user_id` is to `contract_id`, for the policy.
 pub async fn standing(
     conn: &mut AnyConnection,
     user: &UserRow,
     contract: &ContractRow,
 ) -> StoreResult<Standing> {
-    let m: Option<MembershipFlags> = sqlx::query_as(
-        "SELECT is_manager, designated_caller, web_support FROM memberships \
-         WHERE contract_id = $1 AND user_id = $2",
+    use std::collections::BTreeSet;
+    // One statement: the membership, the products held and coordinated, and a reseller's
+    // View Cases, each row tagged by what it says.
+    let facts: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT 'member', is_manager, designated_caller, web_support FROM memberships \
+         WHERE contract_id = $1 AND user_id = $2 \
+         UNION ALL SELECT 'coordinates', id, 0, 0 FROM contract_products \
+         WHERE contract_id = $1 AND coordinator_user_id = $2 \
+         UNION ALL SELECT 'holds', contract_product_id, 0, 0 FROM product_access \
+         WHERE contract_id = $1 AND user_id = $2 \
+         UNION ALL SELECT 'reads', can_view, 0, 0 FROM reseller_case_access \
+         WHERE contract_id = $1 AND reseller_id = $3 \
+         UNION ALL SELECT 'company', m.contract_id, 0, 0 FROM memberships m \
+         JOIN contracts c2 ON c2.id = m.contract_id \
+         WHERE m.user_id = $2 AND m.is_manager = 1 AND c2.company_id = $4",
     )
     .bind(contract.id)
     .bind(user.id)
-    .fetch_optional(&mut *conn)
+    .bind(user.reseller_id)
+    .bind(contract.company_id)
+    .fetch_all(&mut *conn)
     .await?;
-    let reseller_views_cases = match user.reseller_id {
-        Some(reseller) => crate::resellers::can_view(&mut *conn, contract.id, reseller).await?,
-        None => false,
-    };
-    let Some(m) = m else {
-        let company: Option<(i64,)> = sqlx::query_as(
-            "SELECT m.contract_id FROM memberships m JOIN contracts c2 ON c2.id = m.contract_id \
-             WHERE m.user_id = $1 AND m.is_manager = 1 AND c2.company_id = $2 LIMIT 1",
-        )
-        .bind(user.id)
-        .bind(contract.company_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let mut m = None;
+    let (mut coordinates, mut products) = (BTreeSet::new(), BTreeSet::new());
+    let (mut reseller_views_cases, mut company_reader) = (false, false);
+    for (fact, a, b, c) in facts {
+        match fact.as_str() {
+            "member" => m = Some((a, b, c)),
+            "coordinates" => {
+                coordinates.insert(a);
+            }
+            "holds" => {
+                products.insert(a);
+            }
+            "company" => company_reader = true,
+            _ => reseller_views_cases = user.reseller_id.is_some() && flag(a),
+        }
+    }
+    let Some((is_manager, designated_caller, web_support)) = m else {
+        // R30: the CM of another contract of the same company reads this one.
         return Ok(
             Standing::new(contract.support_level, None, reseller_views_cases)
-                .with_company(company.is_some()),
+                .with_company(company_reader),
         );
     };
-    let coordinates: Vec<(i64,)> = sqlx::query_as(
-        "SELECT id FROM contract_products WHERE contract_id = $1 AND coordinator_user_id = $2",
-    )
-    .bind(contract.id)
-    .bind(user.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let products: Vec<(i64,)> = sqlx::query_as(
-        "SELECT contract_product_id FROM product_access WHERE contract_id = $1 AND user_id = $2",
-    )
-    .bind(contract.id)
-    .bind(user.id)
-    .fetch_all(&mut *conn)
-    .await?;
     let membership = Membership {
-        is_manager: flag(m.is_manager),
-        designated_caller: flag(m.designated_caller),
-        web_support: flag(m.web_support),
-        coordinates: coordinates.into_iter().map(|(id,)| id).collect(),
-        products: products.into_iter().map(|(id,)| id).collect(),
+        is_manager: flag(is_manager),
+        designated_caller: flag(designated_caller),
+        web_support: flag(web_support),
+        coordinates,
+        products,
         coordinator_terms_accepted: user.coordinator_terms_at.is_some(),
     };
     Ok(Standing::new(

@@ -542,6 +542,8 @@ impl CasesMutation {
             Err(e) => return Ok(refused(one(e))),
         };
         let user = resellers::add_user(&c.store, &c.actor(), &reseller, &person).await?;
+        // Now a reseller's user: what their sessions may see changed.
+        c.sessions.forget_user(user.id).await;
         c.wake.notify_one();
         Ok(ResellerPayload {
             reseller: Some(reseller.into()),

@@ -300,6 +300,7 @@ impl CoreMutation {
         users::record_sign_in(&mut tx, user_id).await?;
         let token = auth::create_session(&mut tx, user_id).await?;
         tx.commit().await?;
+        c.sessions.forget_user(user_id).await;
         let user = users::by_id(c.store.pool(), user_id).await?;
         Ok(SignInPayload {
             token: Some(token),
@@ -314,6 +315,10 @@ impl CoreMutation {
         c.require_user()?;
         let token = c.token.as_deref().unwrap_or_default();
         let signed_out = auth::revoke_session(c.store.pool(), token).await?;
+        // Ended in every process before the answer leaves (see `crate::sessions`).
+        if let Some(user) = &c.user {
+            c.sessions.forget_user(user.id).await;
+        }
         Ok(SignOutPayload {
             signed_out,
             user_errors: vec![],
@@ -353,6 +358,7 @@ impl CoreMutation {
         auth::revoke_other_sessions(&mut tx, user.id, c.token.as_deref().unwrap_or_default())
             .await?;
         tx.commit().await?;
+        c.sessions.forget_user(user.id).await;
         Ok(ChangePasswordPayload {
             user: Some(User(user)),
             user_errors: vec![],
@@ -368,6 +374,7 @@ impl CoreMutation {
         let c = ctx.data_unchecked::<Ctx>();
         let user = c.require_user()?;
         users::accept_terms(c.store.pool(), user.id, input.kind.into()).await?;
+        c.sessions.forget_user(user.id).await;
         let user = users::by_id(c.store.pool(), user.id).await?;
         Ok(UserPayload {
             user: user.map(|u| User(Arc::new(u))),
@@ -395,6 +402,7 @@ impl CoreMutation {
             Err(e) => return Ok(refuse(e)),
         };
         users::update_profile(c.store.pool(), user.id, &person).await?;
+        c.sessions.forget_user(user.id).await;
         let user = users::by_id(c.store.pool(), user.id).await?;
         Ok(UserPayload {
             user: user.map(|u| User(Arc::new(u))),
@@ -408,6 +416,8 @@ async fn start_session(c: &Ctx, user_id: i64) -> Result<String> {
     users::record_sign_in(&mut tx, user_id).await?;
     let token = auth::create_session(&mut tx, user_id).await?;
     tx.commit().await?;
+    // The first sign-in changes the user's row that other sessions may have cached.
+    c.sessions.forget_user(user_id).await;
     Ok(token)
 }
 

@@ -240,6 +240,7 @@ impl Contract {
     }
     /// Members, sorted by name, filtered and searched by name or email (R21, R27); admins
     /// only (`null` for others).
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -251,7 +252,7 @@ impl Contract {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
-        let (limit, offset) = page_args(first, after.as_deref())?;
+        let (limit, offset) = page_args(Paging::Members, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let support = self.row.support_level;
         let contract_products = filter.contract_product_ids.as_ref().map(|ids_in| {
@@ -294,11 +295,18 @@ impl Contract {
             .enumerate()
             .map(|(i, m)| (offset + i as i64 + 1, m))
             .collect();
-        Ok(Some(connection(nodes, limit, offset > 0, total)))
+        Ok(Some(connection(
+            Paging::Members,
+            nodes,
+            limit,
+            offset > 0,
+            total,
+        )))
     }
 
     /// Every change to roles, access, Named Callers and contract state, newest first (R25);
     /// admins only (`null` for others).
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -309,7 +317,7 @@ impl Contract {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
-        let (limit, after_id) = page_args(first, after.as_deref())?;
+        let (limit, after_id) = page_args(Paging::AuditLog, first, after.as_deref())?;
         let before = if after_id > 0 { after_id } else { i64::MAX };
         let filter = filter.unwrap_or_default();
         let actor = match &filter.actor {
@@ -355,12 +363,19 @@ impl Contract {
                 (r.id, entry)
             })
             .collect();
-        Ok(Some(connection(nodes, limit, after_id > 0, total)))
+        Ok(Some(connection(
+            Paging::AuditLog,
+            nodes,
+            limit,
+            after_id > 0,
+            total,
+        )))
     }
 
     /// The contract's cases, newest first, searched by submission date range, keyword, case ID
     /// and "only mine" (R17); for members who may use Web Support, staff, and resellers with
     /// View Cases (R18). `null` for others.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn support_cases(
         &self,
         ctx: &Context<'_>,
@@ -415,6 +430,7 @@ impl Contract {
     }
 
     /// Every email the contract caused and how its delivery went, newest first; admins only.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn emails(
         &self,
         ctx: &Context<'_>,
@@ -424,7 +440,7 @@ impl Contract {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
-        let (limit, after_id) = page_args(first, after.as_deref())?;
+        let (limit, after_id) = page_args(Paging::Emails, first, after.as_deref())?;
         let before = if after_id > 0 { after_id } else { i64::MAX };
         let store = &ctx.data_unchecked::<Ctx>().store;
         let rows = roster_store::emails::for_contract(store.pool(), self.row.id, before, limit + 1)
@@ -447,7 +463,13 @@ impl Contract {
                 (e.id, node)
             })
             .collect();
-        Ok(Some(connection(nodes, limit, after_id > 0, total)))
+        Ok(Some(connection(
+            Paging::Emails,
+            nodes,
+            limit,
+            after_id > 0,
+            total,
+        )))
     }
 
     /// Designated Named Callers allowed (R13): max(2, floor(seats / 10)) on ADVANCED, 0 on BASIC.
@@ -727,6 +749,7 @@ impl Viewer {
         ctx.data_unchecked::<Ctx>().staff_key.is_some()
     }
     /// The contracts the caller can see: their own as a member, every contract for staff.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn contracts(
         &self,
         ctx: &Context<'_>,
@@ -1058,7 +1081,7 @@ pub async fn contract_cases(
         return Ok(None);
     }
     let c = ctx.data_unchecked::<Ctx>();
-    let (limit, offset) = page_args(first, after.as_deref())?;
+    let (limit, offset) = page_args(Paging::SupportCases, first, after.as_deref())?;
     let search = search.unwrap_or_default();
     let keyword = match search.keyword.as_deref().map(str::trim) {
         Some(k) if k.chars().count() > 100 => {
@@ -1088,7 +1111,13 @@ pub async fn contract_cases(
         .enumerate()
         .map(|(i, r)| (offset + i as i64 + 1, SupportCase { row: Arc::new(r) }))
         .collect();
-    Ok(Some(connection(nodes, limit, offset > 0, total)))
+    Ok(Some(connection(
+        Paging::SupportCases,
+        nodes,
+        limit,
+        offset > 0,
+        total,
+    )))
 }
 
 /// A case by its case ID, if the caller may see its contract's cases.
@@ -1162,7 +1191,7 @@ pub async fn list_contracts(
     after: Option<String>,
 ) -> Result<Connection<String, Contract, ConnectionFields>> {
     let c = ctx.data_unchecked::<Ctx>();
-    let (limit, after_id) = page_args(first, after.as_deref())?;
+    let (limit, after_id) = page_args(Paging::Contracts, first, after.as_deref())?;
     let pool = c.store.pool();
     let (rows, total) = match (c.principal, &c.user) {
         (Principal::Staff, _) => contracts::all(pool, after_id, limit + 1).await,
@@ -1185,7 +1214,13 @@ pub async fn list_contracts(
             (row.id, Contract::with_standing(row, standing))
         })
         .collect();
-    Ok(connection(nodes, limit, after_id > 0, total))
+    Ok(connection(
+        Paging::Contracts,
+        nodes,
+        limit,
+        after_id > 0,
+        total,
+    ))
 }
 
 /// What the viewer may do on a contract (R33).
