@@ -12,3 +12,4 @@ pub mod passwords;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod ws;
