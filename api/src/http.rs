@@ -7,12 +7,10 @@ use crate::graphql::context::{Ctx, Shared};
 use crate::graphql::errors;
 use crate::over_http;
 use crate::state::{AppState, authenticate_bearer};
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::{ConnectInfo, RawQuery, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, RawQuery};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -28,7 +26,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql/assets/{name}", get(crate::graphiql::asset))
-        .route("/graphql/ws", get(graphql_ws))
+        .route("/graphql/ws", get(crate::ws::graphql_ws))
         .route(
             "/contracts/{number}/{file}",
             get(crate::export::contract_file),
@@ -193,49 +191,11 @@ async fn run(
 /// valid): it belongs to no place in the document, so it carries no `locations`. (Building it
 /// with `Error::into_server_error(Pos::default())` answered `locations: [{line: 0, column: 0}]`,
 /// which names no place either and is not a valid GraphQL location.)
-fn request_error(e: async_graphql::Error) -> async_graphql::ServerError {
+pub(crate) fn request_error(e: async_graphql::Error) -> async_graphql::ServerError {
     let mut error = async_graphql::ServerError::new(e.message, None);
     error.source = e.source;
     error.extensions = e.extensions;
     error
-}
-
-/// GraphQL subscriptions (graphql-transport-ws). The token travels in the connection_init
-/// payload as `{"Authorization": "Bearer <token>"}` (or `{"token": "<token>"}`).
-async fn graphql_ws(
-    State(state): State<Arc<AppState>>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> axum::response::Response {
-    let schema = state.schema.clone();
-    let shared = state.shared.clone();
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    // Header names are case-insensitive, and so is this key.
-                    let bearer = payload
-                        .as_object()
-                        .and_then(|o| {
-                            o.iter()
-                                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-                        })
-                        .and_then(|(_, v)| v.as_str())
-                        .map(str::to_string)
-                        .or_else(|| {
-                            payload
-                                .get("token")
-                                .and_then(|v| v.as_str())
-                                .map(|t| format!("Bearer {t}"))
-                        });
-                    let ctx = authenticate_bearer(&shared, bearer.as_deref()).await?;
-                    let mut data = async_graphql::Data::default();
-                    data.insert(ctx);
-                    Ok(data)
-                })
-                .serve()
-        })
 }
 
 /// Resolves the bearer token to an actor; a token that is not valid is refused outright

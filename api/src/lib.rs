@@ -18,3 +18,4 @@ pub mod state;
 pub mod telemetry;
 pub mod throttle;
 pub mod usage_export;
+pub mod ws;

@@ -230,11 +230,12 @@ impl CoreMutation {
             )),
             ..SignInPayload::default()
         };
-        if !c.throttle.attempt(c.client) || !c.throttle.account_open(input.email.trim()) {
+        if !c.throttle.attempt(c.client).await || !c.throttle.account_open(input.email.trim()).await
+        {
             return Ok(throttled());
         }
         if input.password.len() > 256 {
-            c.throttle.failed(input.email.trim());
+            c.throttle.failed(input.email.trim()).await;
             return Ok(invalid());
         }
         let user = match roster_domain::Email::parse(&input.email) {
@@ -248,7 +249,7 @@ impl CoreMutation {
             .unwrap_or_else(|| passwords::DUMMY_HASH.clone());
         let ok = passwords::verify(input.password, stored).await?;
         let Some(user) = user.filter(|u| ok && u.is_activated()) else {
-            c.throttle.failed(input.email.trim());
+            c.throttle.failed(input.email.trim()).await;
             return Ok(invalid());
         };
         let token = start_session(c, user.id).await?;
@@ -266,7 +267,7 @@ impl CoreMutation {
         input: ActivateAccountInput,
     ) -> Result<SignInPayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        if !c.throttle.attempt(c.client) {
+        if !c.throttle.attempt(c.client).await {
             return Ok(SignInPayload {
                 user_errors: refused(DomainError::new(
                     UserErrorCode::TooManyAttempts,
