@@ -192,6 +192,11 @@ pub fn of_kind(kind: EmailKind) -> Vec<Sample> {
                 facts(manual, true),
             ),
             sample(
+                "new-contract-manager",
+                get_started(Role::ContractManager, vec![], vec![]),
+                facts(manual, false),
+            ),
+            sample(
                 "reseller",
                 Email::GetStarted {
                     contract_number: None,
@@ -710,6 +715,14 @@ mod tests {
         assert!(
             cm.text
                 .contains("Sie sind jetzt Vertragsmanager im Vertrag 1234-567890")
+        );
+        // A CM named by a Contract Manager change holds no seat yet, and grants access.
+        let new_cm = rendered("get-started.new-contract-manager", "en");
+        assert!(new_cm.text.contains("As Contract Manager you grant access"));
+        assert!(
+            !new_cm.text.contains("your administrator"),
+            "{}",
+            new_cm.text
         );
         let sc = rendered("get-started.coordinator", "en");
         assert!(sc.text.contains("a Software Coordinator"));
