@@ -86,7 +86,7 @@ pub fn member_row(
     .collect()
 }
 
-pub(crate) fn csv_line(cells: &[String]) -> Vec<u8> {
+fn csv_line(cells: &[String]) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
@@ -274,7 +274,21 @@ pub async fn contract_file(
                 )
                     .into_response();
             }
-            crate::usage_export::csv(shared, &contract, &range).await
+            let rows = match crate::usage_export::rows(shared, &contract, &range).await {
+                Ok(rows) => rows,
+                Err(resp) => return resp,
+            };
+            let mut out = "\u{feff}".as_bytes().to_vec();
+            for row in rows {
+                out.extend(csv_line(
+                    &row.iter().map(|c| safe_cell(c)).collect::<Vec<_>>(),
+                ));
+            }
+            attachment(
+                &format!("{}-cloud-usage.csv", contract.number),
+                "text/csv; charset=utf-8",
+                Body::from(out),
+            )
         }
         _ => (StatusCode::NOT_FOUND, "not found\n").into_response(),
     }

@@ -1,12 +1,11 @@
 //! The cloud-usage export (R36): `GET /contracts/{number}/cloud-usage.csv?from=&to=`, one row
 //! per usage record the vendor's cloud reported, for the same readers as
-//! `Contract.cloudUsage` (admins and staff). Dates are days, inclusive, in UTC; CSV as the
-//! member export writes it (UTF-8 with a byte-order mark, formula-looking cells neutralised).
+//! `Contract.cloudUsage` (admins and staff). Dates are days, inclusive, in UTC; `export` writes
+//! the rows as it writes the member export (UTF-8 with a byte-order mark, formula-looking cells
+//! neutralised).
 
-use crate::export::{csv_line, safe_cell};
 use crate::graphql::context::Shared;
-use axum::body::Body;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use roster_store::contracts::ContractRow;
 
@@ -36,47 +35,34 @@ fn day_ms(raw: Option<&str>, field: &str) -> Result<Option<i64>, String> {
     }
 }
 
-/// The CSV of `contract`'s usage in the range; the caller checked the policy.
-pub async fn csv(shared: &Shared, contract: &ContractRow, range: &UsageRange) -> Response {
+/// The rows of `contract`'s usage in the range (the heading first), as raw cells; the export
+/// module writes them as CSV. The caller checked the policy; a bad range is a 400.
+pub async fn rows(
+    shared: &Shared,
+    contract: &ContractRow,
+    range: &UsageRange,
+) -> Result<Vec<Vec<String>>, Response> {
     let from = day_ms(range.from.as_deref(), "from");
     let to = day_ms(range.to.as_deref(), "to").map(|t| t.map(|t| t + 24 * 3600 * 1000));
     let (from, to) = match (from, to) {
         (Ok(f), Ok(t)) => (f, t),
         (Err(e), _) | (_, Err(e)) => {
-            return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
+            return Err((StatusCode::BAD_REQUEST, format!("{e}\n")).into_response());
         }
     };
-    let rows =
-        match roster_store::cloud::usage_rows(shared.store.pool(), contract.id, from, to).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::error!(error = %e, "usage export failed");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
-        };
-    let mut out = "\u{feff}".as_bytes().to_vec();
-    out.extend(csv_line(&USAGE_COLUMNS.map(String::from)));
+    let rows = roster_store::cloud::usage_rows(shared.store.pool(), contract.id, from, to)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "usage export failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })?;
+    let mut out = vec![USAGE_COLUMNS.map(String::from).to_vec()];
     for r in rows {
         let at = chrono::DateTime::from_timestamp_millis(r.used_at)
             .unwrap_or_default()
             .format("%Y-%m-%d %H:%M:%S")
             .to_string();
-        out.extend(csv_line(&[
-            at,
-            safe_cell(&r.email),
-            safe_cell(&r.service),
-            r.credits.to_string(),
-        ]));
+        out.push(vec![at, r.email, r.service, r.credits.to_string()]);
     }
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
-        .header(
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"{}-cloud-usage.csv\"",
-                contract.number
-            ),
-        )
-        .body(Body::from(out))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    Ok(out)
 }

@@ -465,7 +465,8 @@ async fn capability_matrix(backend: Backend) {
     // staff, one's own usage for members.
     const READ_SUPPORT: &str = "query($n: String!) { contract(number: $n) { phoneSupport { expressServiceId phoneNumbers } cloudCredits { balance } cloudUsage(groupBy: SERVICE) { key } viewerCloudUsage { key } } }";
     // (phone support, credits and usage, own usage)
-    let sees_support: [(&str, Option<(bool, bool, bool)>); 9] = [
+    type SeesSupport = Option<(bool, bool, bool)>;
+    let sees_support: [(&str, SeesSupport); 9] = [
         ("cm", Some((true, true, true))),
         ("sc_acad", Some((true, true, true))),
         ("sc_revit", Some((true, true, true))),

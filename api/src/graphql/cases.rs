@@ -235,7 +235,7 @@ impl CasesMutation {
         };
         let (auth, row) =
             match case_gate(ctx, &input.support_case_id, |_| Action::UpdateSupportCase).await? {
-                CaseGate::Open(auth, row) => (auth, row),
+                CaseGate::Open(open) => *open,
                 CaseGate::Refused(e) => return Ok(case_payload(e)),
             };
         let row = match cases::update(
@@ -329,7 +329,7 @@ impl CasesMutation {
         })
         .await?
         {
-            CaseGate::Open(auth, row) => (auth, row),
+            CaseGate::Open(open) => *open,
             CaseGate::Refused(e) => return Ok(case_payload(e)),
         };
         match cases::resolve_manager_change(auth, row.id, input.approve).await {

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 /// A case a mutation may change, or why not.
 pub enum CaseGate {
-    Open(Authorized, CaseRow),
+    Open(Box<(Authorized, CaseRow)>),
     Refused(Vec<UserError>),
 }
 
@@ -62,7 +62,7 @@ pub async fn case_gate(
     )
     .await
     {
-        Ok(auth) => Ok(CaseGate::Open(auth, row)),
+        Ok(auth) => Ok(CaseGate::Open(Box::new((auth, row)))),
         Err(ChangeError::NotFound) => Ok(not_found()),
         Err(e) => Ok(CaseGate::Refused(errors::change_refusals(e)?)),
     }
@@ -136,7 +136,7 @@ impl SupportMutation {
             })
             .await?
             {
-                CaseGate::Open(auth, row) => (auth, row),
+                CaseGate::Open(open) => *open,
                 CaseGate::Refused(e) => return Ok(refused(e)),
             };
         let body = match parse_multiline("body", &input.body, MAX_COMMENT_LEN) {
