@@ -961,7 +961,7 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
 }
 
 /// The admin a newly named person contacts: the Contract Manager, unless it is them.
-fn admin_of(snap: &Snapshot, user: i64) -> Option<Contact> {
+pub fn admin_of(snap: &Snapshot, user: i64) -> Option<Contact> {
     snap.members
         .values()
         .find(|m| m.is_manager && m.user_id != user)

@@ -105,6 +105,15 @@ pub async fn correct_member(mut auth: Authorized, c: &Correction) -> Result<(), 
                     first_name: p.first_name.clone(),
                     role: StartedAs::Member(plan.role),
                     products: Vec::new(),
+                    // What they were given, and whom to ask, as a first Get Started says.
+                    benefits: auth
+                        .snapshot
+                        .members
+                        .values()
+                        .find(|m| m.user_id == c.user)
+                        .map(|m| auth.snapshot.benefits(m))
+                        .unwrap_or_default(),
+                    admin: roster_domain::change::admin_of(&auth.snapshot, c.user),
                 },
                 idem_key: format!(
                     "get-started:contract:{cid}:user:{}:corrected:{}",

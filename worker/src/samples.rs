@@ -98,50 +98,53 @@ pub fn of_kind(kind: EmailKind) -> Vec<Sample> {
             benefits,
         };
     match kind {
-        EmailKind::OrderProcessed => vec![sample(
-            "cm",
-            Email::OrderProcessed {
-                contract_number: contract_number(),
-                order_number: "SO-1001".into(),
-                company: company(),
-                first_name: first_name(),
-                support_level: SupportLevel::Advanced,
-                start_date: day("2026-01-01"),
-                end_date: day("2027-01-01"),
-                products: vec![
-                    OrderedProduct {
-                        name: "AutoCAD".into(),
-                        code: "ACAD".into(),
-                        seats: 10,
-                    },
-                    OrderedProduct {
-                        name: "Revit".into(),
-                        code: "REVIT".into(),
-                        seats: 1,
-                    },
-                ],
-                add_on: false,
-            },
-            facts(manual, false),
-        ), sample(
-            "add-on",
-            Email::OrderProcessed {
-                contract_number: contract_number(),
-                order_number: "SO-1002".into(),
-                company: company(),
-                first_name: first_name(),
-                support_level: SupportLevel::Advanced,
-                start_date: day("2026-01-01"),
-                end_date: day("2027-01-01"),
-                products: vec![OrderedProduct {
-                    name: "Maya".into(),
-                    code: "MAYA".into(),
-                    seats: 2,
-                }],
-                add_on: true,
-            },
-            facts(manual, false),
-        )],
+        EmailKind::OrderProcessed => vec![
+            sample(
+                "cm",
+                Email::OrderProcessed {
+                    contract_number: contract_number(),
+                    order_number: "SO-1001".into(),
+                    company: company(),
+                    first_name: first_name(),
+                    support_level: SupportLevel::Advanced,
+                    start_date: day("2026-01-01"),
+                    end_date: day("2027-01-01"),
+                    products: vec![
+                        OrderedProduct {
+                            name: "AutoCAD".into(),
+                            code: "ACAD".into(),
+                            seats: 10,
+                        },
+                        OrderedProduct {
+                            name: "Revit".into(),
+                            code: "REVIT".into(),
+                            seats: 1,
+                        },
+                    ],
+                    add_on: false,
+                },
+                facts(manual, false),
+            ),
+            sample(
+                "add-on",
+                Email::OrderProcessed {
+                    contract_number: contract_number(),
+                    order_number: "SO-1002".into(),
+                    company: company(),
+                    first_name: first_name(),
+                    support_level: SupportLevel::Advanced,
+                    start_date: day("2026-01-01"),
+                    end_date: day("2027-01-01"),
+                    products: vec![OrderedProduct {
+                        name: "Maya".into(),
+                        code: "MAYA".into(),
+                        seats: 2,
+                    }],
+                    add_on: true,
+                },
+                facts(manual, false),
+            ),
+        ],
         EmailKind::GetStarted => vec![
             sample(
                 "new-user",

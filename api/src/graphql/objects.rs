@@ -39,6 +39,7 @@ impl Company {
     /// Every contract of the company (R30), for staff and for the Contract Manager of any of
     /// them; `null` for anyone else. Each contract resolves its fields as the caller may see
     /// them: a CM reads the others' number, status, term, products, seats and admins.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn contracts(
         &self,
         ctx: &Context<'_>,
@@ -46,7 +47,7 @@ impl Company {
         after: Option<String>,
     ) -> Result<Option<Connection<String, Contract, ConnectionFields>>> {
         let c = ctx.data_unchecked::<Ctx>();
-        let (limit, after_id) = page_args(first, after.as_deref())?;
+        let (limit, after_id) = page_args(Paging::Contracts, first, after.as_deref())?;
         let pool = c.store.pool();
         let reads = match (c.principal, &c.user) {
             (Principal::Staff, _) => true,
@@ -75,8 +76,14 @@ impl Company {
                     .is_allowed()
                     .then(|| (row.id, Contract::with_standing(row, standing)))
             })
-            .collect();
-        Ok(Some(connection(nodes, limit, after_id > 0, total)))
+            .collect::<Vec<_>>();
+        Ok(Some(connection(
+            Paging::Contracts,
+            nodes,
+            limit,
+            after_id > 0,
+            total,
+        )))
     }
 }
 
