@@ -79,19 +79,24 @@ async fn check(backend: Backend) {
     let small = app
         .contract_without_worker("STMT-S", "cm@stmt.example", &[("ACAD", 5)])
         .await;
-    let fresh = app.session_for("cm@stmt.example").await;
-    let before = STATEMENTS.load(Ordering::SeqCst);
-    let data = app
-        .data(Some(&fresh), PAGE, json!({ "n": small.number }))
-        .await;
-    let cold = STATEMENTS.load(Ordering::SeqCst) - before;
-    assert_eq!(
-        data["contract"]["members"]["edges"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    // A session not yet cached: the least of two fresh sessions (see `statements_for`).
+    let mut cold = usize::MAX;
+    let mut fresh = String::new();
+    for _ in 0..2 {
+        fresh = app.session_for("cm@stmt.example").await;
+        let before = STATEMENTS.load(Ordering::SeqCst);
+        let data = app
+            .data(Some(&fresh), PAGE, json!({ "n": small.number }))
+            .await;
+        cold = cold.min(STATEMENTS.load(Ordering::SeqCst) - before);
+        assert_eq!(
+            data["contract"]["members"]["edges"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
     let one_member = statements_for(&app, &fresh, PAGE, json!({ "n": small.number })).await;
     let many = statements_for(&app, &fresh, PAGE, json!({ "n": c.number })).await;
     eprintln!(
