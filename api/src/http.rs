@@ -6,6 +6,8 @@
 use crate::graphql::context::{Ctx, Shared};
 use crate::graphql::errors;
 use crate::over_http;
+pub use crate::state::MAX_BODY_BYTES;
+use crate::state::request_error;
 use crate::state::{AppState, authenticate_bearer};
 use axum::Router;
 use axum::body::Bytes;
@@ -18,9 +20,6 @@ use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -185,17 +184,6 @@ async fn run(
     };
     let response = state.schema.execute(params.into_request().data(ctx)).await;
     over_http::respond(media, response)
-}
-
-/// An error about the whole request, found before the document runs (a token that is not
-/// valid): it belongs to no place in the document, so it carries no `locations`. (Building it
-/// with `Error::into_server_error(Pos::default())` answered `locations: [{line: 0, column: 0}]`,
-/// which names no place either and is not a valid GraphQL location.)
-pub(crate) fn request_error(e: async_graphql::Error) -> async_graphql::ServerError {
-    let mut error = async_graphql::ServerError::new(e.message, None);
-    error.source = e.source;
-    error.extensions = e.extensions;
-    error
 }
 
 /// Resolves the bearer token to an actor; a token that is not valid is refused outright

@@ -75,6 +75,20 @@ pub async fn authenticate_bearer(
     Ok(ctx)
 }
 
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An error about the whole request, found before the document runs (a token that is not
+/// valid): it belongs to no place in the document, so it carries no `locations`. (Building it
+/// with `Error::into_server_error(Pos::default())` answered `locations: [{line: 0, column: 0}]`,
+/// which names no place either and is not a valid GraphQL location.)
+pub(crate) fn request_error(e: async_graphql::Error) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(e.message, None);
+    error.source = e.source;
+    error.extensions = e.extensions;
+    error
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,8 @@
 
 use crate::graphql::RosterSchema;
 use crate::graphql::context::Shared;
-use crate::http::{MAX_BODY_BYTES, request_error};
 use crate::state::{AppState, authenticate_bearer};
+use crate::state::{MAX_BODY_BYTES, request_error};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{Data, Executor, Request, Response};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};

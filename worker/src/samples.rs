@@ -760,7 +760,7 @@ mod tests {
         assert!(
             reseller
                 .text
-                .contains("contact your reseller, Channel Partners.")
+                .contains("contact your reseller, Channel Partners (")
         );
         let unknown = rendered("renewal-notice.reseller-unknown", "en");
         assert!(
