@@ -5,6 +5,7 @@ use crate::graphql::events::EventBus;
 use crate::graphql::{self, context::Shared};
 use crate::http;
 use crate::state::AppState;
+use crate::throttle::Throttle;
 use anyhow::Context as _;
 use roster_store::Store;
 use roster_worker::mail::Mailer;
@@ -155,15 +156,30 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
         }
         None => EventBus::new(),
     };
+    let sessions = match &redis {
+        // Every API process forgets a session the moment any of them ends it.
+        Some((client, namespace)) => {
+            crate::sessions::SessionCache::shared(client.clone(), format!("{namespace}:sessions"))
+        }
+        None => crate::sessions::SessionCache::local(),
+    };
+    let documents = graphql::documents::Documents::default();
+    let throttle = match &redis {
+        // Every API process on this Redis counts the same sign-in attempts.
+        Some((client, namespace)) => Throttle::shared(client.clone(), namespace.to_string()),
+        None => Throttle::default(),
+    };
     let state = AppState {
-        schema: graphql::schema(config.introspection),
+        schema: graphql::schema_with(config.introspection, documents.clone()),
+        documents,
         shared: Shared {
             store: store.clone(),
             provisioning_delay: config.provisioning_delay,
             wake: wake.clone(),
             events,
-            throttle: Default::default(),
+            throttle: Arc::new(throttle),
             support_phones: std::sync::Arc::new(config.support_phones.clone()),
+            sessions,
         },
         redis: redis.map(|(client, _)| client),
     };

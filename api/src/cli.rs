@@ -58,6 +58,12 @@ pub enum EmailsCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Render a sample of every email kind, in each shape it is sent in, in every language:
+    /// `.html` and `.eml` files under `--out`, with an `index.html` linking them.
+    Preview {
+        #[arg(long, default_value = "roster-email-preview")]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +188,13 @@ async fn execute(command: Command, config: &Config) -> anyhow::Result<ExitCode> 
             let n = roster_store::emails::replay(store.pool(), if all { None } else { id }).await?;
             store.close().await;
             eprintln!("roster: {n} email(s) queued again");
+        }
+        Command::Emails(EmailsCommand::Preview { out }) => {
+            let n = roster_worker::samples::preview(&out, &config.mail_from)?;
+            eprintln!(
+                "roster: {n} sample emails written; open {}",
+                out.join("index.html").display()
+            );
         }
         Command::Schema => unreachable!("handled before configuration"),
     }

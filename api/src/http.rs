@@ -5,14 +5,14 @@
 
 use crate::graphql::context::{Ctx, Shared};
 use crate::graphql::errors;
+use crate::over_http;
 use crate::state::{AppState, authenticate_bearer};
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::{ConnectInfo, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, RawQuery};
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -24,12 +24,23 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
-        .route("/graphql/ws", get(graphql_ws))
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphiql/assets/{name}", get(crate::graphiql::asset))
+        .route("/graphql/ws", get(crate::ws::graphql_ws))
         .route(
             "/contracts/{number}/{file}",
             get(crate::export::contract_file),
         )
+        .route(
+            "/activate",
+            get(crate::pages::activate_page).post(crate::pages::activate_submit),
+        )
+        .route(
+            "/sign-in",
+            get(crate::pages::sign_in_page).post(crate::pages::sign_in_submit),
+        )
+        .route("/account", get(crate::pages::account_page))
+        .route("/confirm-email", get(crate::confirm_email::confirm_email))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -56,15 +67,6 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
         request_id = %id,
         method = %request.method(),
         path = %request.uri().path(),
-    )
-}
-
-async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
     )
 }
 
@@ -107,74 +109,93 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-async fn graphql(
+/// `GET /graphql`: GraphiQL for a browser that asks for a page without a query; otherwise a
+/// query per the GraphQL over HTTP specification (a mutation is refused with 405).
+async fn graphql_get(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    let has_query = url::form_urlencoded::parse(raw.as_bytes()).any(|(k, _)| k == "query");
+    if !has_query && over_http::wants_html(&headers) {
+        return crate::graphiql::page();
+    }
+    let Some(media) = over_http::negotiate(&headers) else {
+        return over_http::not_acceptable();
+    };
+    let params = match over_http::Params::from_query_string(&raw) {
+        Ok(p) => p,
+        Err(refusal) => return over_http::refuse(media, refusal),
+    };
+    let mutation = match params.persisted_hash() {
+        // A persisted query this process knows: judged by its document.
+        Some(hash) => match state.documents.by_hash(hash).await {
+            Some(doc) => params.runs_mutation(&doc),
+            None => false,
+        },
+        None => params.is_mutation(),
+    };
+    if mutation {
+        return over_http::mutation_over_get(media);
+    }
+    run(&state, peer, &headers, media, params).await
+}
+
+/// `POST /graphql` with an `application/json` body.
+async fn graphql_post(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(media) = over_http::negotiate(&headers) else {
+        return over_http::not_acceptable();
+    };
+    if !over_http::is_json_body(&headers) {
+        return over_http::unsupported_media(media);
+    }
+    let params = match over_http::Params::from_body(&body) {
+        Ok(p) => p,
+        Err(refusal) => return over_http::refuse(media, refusal),
+    };
+    run(&state, peer, &headers, media, params).await
+}
+
+async fn run(
+    state: &AppState,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+    media: over_http::MediaType,
+    params: over_http::Params,
+) -> Response {
     metrics::counter!(crate::metrics::GRAPHQL_REQUESTS).increment(1);
-    let ctx = match authenticate(&state.shared, &headers).await {
+    let ctx = match authenticate(&state.shared, headers).await {
         Ok(mut ctx) => {
             ctx.client = Some(peer.ip());
             ctx
         }
-        Err(e) => return async_graphql::Response::from_errors(vec![request_error(e)]).into(),
+        Err(e) => {
+            return over_http::respond(
+                media,
+                async_graphql::Response::from_errors(vec![request_error(e)]),
+            );
+        }
     };
-    state
-        .schema
-        .execute(request.into_inner().data(ctx))
-        .await
-        .into()
+    let response = state.schema.execute(params.into_request().data(ctx)).await;
+    over_http::respond(media, response)
 }
 
 /// An error about the whole request, found before the document runs (a token that is not
 /// valid): it belongs to no place in the document, so it carries no `locations`. (Building it
 /// with `Error::into_server_error(Pos::default())` answered `locations: [{line: 0, column: 0}]`,
 /// which names no place either and is not a valid GraphQL location.)
-fn request_error(e: async_graphql::Error) -> async_graphql::ServerError {
+pub(crate) fn request_error(e: async_graphql::Error) -> async_graphql::ServerError {
     let mut error = async_graphql::ServerError::new(e.message, None);
     error.source = e.source;
     error.extensions = e.extensions;
     error
-}
-
-/// GraphQL subscriptions (graphql-transport-ws). The token travels in the connection_init
-/// payload as `{"Authorization": "Bearer <token>"}` (or `{"token": "<token>"}`).
-async fn graphql_ws(
-    State(state): State<Arc<AppState>>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> axum::response::Response {
-    let schema = state.schema.clone();
-    let shared = state.shared.clone();
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    // Header names are case-insensitive, and so is this key.
-                    let bearer = payload
-                        .as_object()
-                        .and_then(|o| {
-                            o.iter()
-                                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-                        })
-                        .and_then(|(_, v)| v.as_str())
-                        .map(str::to_string)
-                        .or_else(|| {
-                            payload
-                                .get("token")
-                                .and_then(|v| v.as_str())
-                                .map(|t| format!("Bearer {t}"))
-                        });
-                    let ctx = authenticate_bearer(&shared, bearer.as_deref()).await?;
-                    let mut data = async_graphql::Data::default();
-                    data.insert(ctx);
-                    Ok(data)
-                })
-                .serve()
-        })
 }
 
 /// Resolves the bearer token to an actor; a token that is not valid is refused outright

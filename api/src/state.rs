@@ -3,6 +3,7 @@
 
 use crate::graphql::context::{Ctx, Shared};
 use crate::graphql::{RosterSchema, errors};
+use crate::sessions::Who;
 use roster_domain::policy::Principal;
 use roster_store::{auth, secret};
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub schema: RosterSchema,
+    /// The schema's parsed and persisted documents (a GET names one by hash).
+    pub documents: crate::graphql::documents::Documents,
     pub shared: Shared,
     /// The Redis queue, where the queue is separate from the database (for `/readyz`).
     pub redis: Option<redis::Client>,
@@ -25,7 +28,8 @@ fn bearer_token(value: &str) -> Option<&str> {
         .then_some(token)
 }
 
-/// Resolves `Bearer <token>` (or nothing: anonymous) to the request's context.
+/// Resolves `Bearer <token>` (or nothing: anonymous) to the request's context: from the
+/// session cache when it knows the token (no statement), else from the database.
 pub async fn authenticate_bearer(
     shared: &Shared,
     bearer: Option<&str>,
@@ -35,21 +39,37 @@ pub async fn authenticate_bearer(
         return Ok(ctx);
     };
     let token = bearer_token(value).ok_or_else(errors::unauthenticated)?;
-    let pool = shared.store.pool();
-    if token.starts_with(secret::STAFF_PREFIX) {
-        let id = auth::staff_key(pool, token)
-            .await
-            .map_err(errors::store)?
-            .ok_or_else(errors::unauthenticated)?;
-        ctx.principal = Principal::Staff;
-        ctx.staff_key = Some(id);
-    } else {
-        let user = auth::session_user(pool, token)
-            .await
-            .map_err(errors::store)?
-            .ok_or_else(errors::unauthenticated)?;
-        ctx.principal = Principal::User;
-        ctx.user = Some(Arc::new(user));
+    let key = secret::hash(token);
+    let who = match shared.sessions.get(&key) {
+        Ok(who) => who,
+        Err(ticket) => {
+            let pool = shared.store.pool();
+            let (who, expires_at) = if token.starts_with(secret::STAFF_PREFIX) {
+                let id = auth::staff_key(pool, token)
+                    .await
+                    .map_err(errors::store)?
+                    .ok_or_else(errors::unauthenticated)?;
+                (Who::Staff(id), None)
+            } else {
+                let (user, expires_at) = auth::session_user_until(pool, token)
+                    .await
+                    .map_err(errors::store)?
+                    .ok_or_else(errors::unauthenticated)?;
+                (Who::User(Arc::new(user)), Some(expires_at))
+            };
+            shared.sessions.put(ticket, key, who.clone(), expires_at);
+            who
+        }
+    };
+    match who {
+        Who::Staff(id) => {
+            ctx.principal = Principal::Staff;
+            ctx.staff_key = Some(id);
+        }
+        Who::User(user) => {
+            ctx.principal = Principal::User;
+            ctx.user = Some(user);
+        }
     }
     ctx.token = Some(token.to_string());
     Ok(ctx)

@@ -1,9 +1,11 @@
 //! Throttling of sign-in and activation attempts, per account and per client address.
 //!
 //! Every attempt counts, whether it came alone, aliased several times in one query, or in a
-//! batch, because the counting happens in the resolver. Windows are fixed; the table is per
-//! process (behind a load balancer each replica throttles on its own, which still bounds an
-//! attacker to replicas × limit) and is pruned as it grows.
+//! batch, because the counting happens in the resolver. Windows are fixed. In production the
+//! counts live in Redis, under the queue's namespace, so every `roster serve` process sees the
+//! same counts (one account is throttled at its 11th attempt however the attempts are spread);
+//! embedded mode (no Redis) keeps them in a per-process table, pruned as it grows. When Redis
+//! does not answer, the process counts on its own rather than letting every attempt through.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -43,17 +45,100 @@ impl Table {
     }
 }
 
-/// The process's sign-in throttle.
+/// The sign-in throttle: shared through Redis in production, per process otherwise.
 #[derive(Default)]
 pub struct Throttle {
     accounts: Mutex<Table>,
     addresses: Mutex<Table>,
+    shared: Option<SharedCounts>,
+}
+
+/// Counts every process sees: fixed windows as Redis keys that expire with their window.
+struct SharedCounts {
+    client: redis::Client,
+    conn: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
+    prefix: String,
+}
+
+/// How long a throttle check waits for Redis before counting locally instead.
+const REDIS_WAIT: Duration = Duration::from_secs(2);
+
+impl SharedCounts {
+    async fn conn(&self) -> redis::RedisResult<redis::aio::ConnectionManager> {
+        self.conn
+            .get_or_try_init(|| redis::aio::ConnectionManager::new(self.client.clone()))
+            .await
+            .cloned()
+    }
+
+    fn key(&self, kind: &str, id: &str) -> String {
+        format!("{}:throttle:{kind}:{id}", self.prefix)
+    }
+
+    /// Counts one more in the window of `key`; the count including this one.
+    async fn hit(&self, key: String, window: Duration) -> redis::RedisResult<u32> {
+        let mut conn = self.conn().await?;
+        let (_, n): (Option<String>, u32) = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(0)
+            .arg("EX")
+            .arg(window.as_secs())
+            .arg("NX")
+            .cmd("INCR")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await?;
+        Ok(n)
+    }
+
+    async fn count(&self, key: String) -> redis::RedisResult<u32> {
+        let mut conn = self.conn().await?;
+        let n: Option<u32> = redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
+        Ok(n.unwrap_or(0))
+    }
+}
+
+/// The shared count's answer, or `None` (count locally) when Redis failed or was slow.
+async fn shared_or_local<T>(
+    what: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Option<T> {
+    match tokio::time::timeout(REDIS_WAIT, what).await {
+        Ok(Ok(v)) => Some(v),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the sign-in throttle cannot reach Redis; counting in this process");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("the sign-in throttle's Redis is slow; counting in this process");
+            None
+        }
+    }
 }
 
 impl Throttle {
+    /// A throttle whose counts live in Redis under `prefix` (the queue's namespace).
+    pub fn shared(client: redis::Client, prefix: String) -> Self {
+        Self {
+            shared: Some(SharedCounts {
+                client,
+                conn: tokio::sync::OnceCell::new(),
+                prefix,
+            }),
+            ..Self::default()
+        }
+    }
+
     /// Counts an attempt from `addr`; `false` when that address is over its limit.
-    pub fn attempt(&self, addr: Option<IpAddr>) -> bool {
+    pub async fn attempt(&self, addr: Option<IpAddr>) -> bool {
         let Some(addr) = addr else { return true };
+        if let Some(shared) = &self.shared {
+            let key = shared.key("address", &addr.to_string());
+            if let Some(n) = shared_or_local(shared.hit(key, ADDRESS_WINDOW)).await {
+                return n <= ADDRESS_ATTEMPTS;
+            }
+        }
         let n = self
             .addresses
             .lock()
@@ -63,7 +148,13 @@ impl Throttle {
     }
 
     /// Whether `account` may try again (fewer than the allowed failures in the window).
-    pub fn account_open(&self, account: &str) -> bool {
+    pub async fn account_open(&self, account: &str) -> bool {
+        if let Some(shared) = &self.shared {
+            let key = shared.key("account", &account.to_lowercase());
+            if let Some(n) = shared_or_local(shared.count(key)).await {
+                return n < ACCOUNT_FAILURES;
+            }
+        }
         self.accounts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -72,7 +163,16 @@ impl Throttle {
     }
 
     /// Records a failed sign-in for `account`.
-    pub fn failed(&self, account: &str) {
+    pub async fn failed(&self, account: &str) {
+        if let Some(shared) = &self.shared {
+            let key = shared.key("account", &account.to_lowercase());
+            if shared_or_local(shared.hit(key, ACCOUNT_WINDOW))
+                .await
+                .is_some()
+            {
+                return;
+            }
+        }
         self.accounts.lock().unwrap_or_else(|e| e.into_inner()).hit(
             account.to_lowercase(),
             ACCOUNT_WINDOW,
@@ -85,20 +185,20 @@ impl Throttle {
 mod tests {
     use super::*;
 
-    #[test]
-    fn accounts_close_after_ten_failures_and_addresses_after_thirty_attempts() {
+    #[tokio::test]
+    async fn accounts_close_after_ten_failures_and_addresses_after_sixty_attempts() {
         let t = Throttle::default();
         for _ in 0..ACCOUNT_FAILURES {
-            assert!(t.account_open("Ann@x.example"));
-            t.failed("ann@x.example");
+            assert!(t.account_open("Ann@x.example").await);
+            t.failed("ann@x.example").await;
         }
-        assert!(!t.account_open("ANN@x.example"));
-        assert!(t.account_open("bob@x.example"));
+        assert!(!t.account_open("ANN@x.example").await);
+        assert!(t.account_open("bob@x.example").await);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         for _ in 0..ADDRESS_ATTEMPTS {
-            assert!(t.attempt(Some(ip)));
+            assert!(t.attempt(Some(ip)).await);
         }
-        assert!(!t.attempt(Some(ip)));
-        assert!(t.attempt(Some("10.0.0.2".parse().unwrap())));
+        assert!(!t.attempt(Some(ip)).await);
+        assert!(t.attempt(Some("10.0.0.2".parse().unwrap())).await);
     }
 }

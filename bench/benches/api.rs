@@ -24,12 +24,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const QUERY: &str = "query($n: String!) { contract(number: $n) { number status term { startDate endDate billingPeriod } company { name } products { productCode productName seats seatsAssigned } members(first: 20) { totalCount edges { node { user { email firstName lastName } roles status } } } } }";
+const QUERY: &str = "query($n: String!) { contract(number: $n) { number status term { startDate endDate billingPeriod } company { name } products { productCode productName seats seatsAssigned } members(first: 50) { totalCount edges { node { user { email firstName lastName } roles status } } } } }";
 
 /// The same question asked of PostGraphile's generated schema: the contract by its unique
 /// number, its company, its products, and the first 20 memberships ordered by the member's
 /// name (`@graphile-contrib/pg-order-by-related`) with `totalCount`.
-const POSTGRAPHILE_QUERY: &str = "query($n: String!) { contractByNumber(number: $n) { number status startDate endDate billingPeriod companyByCompanyId { name } contractProductsByContractId { nodes { seats seatsAssigned productByProductId { code name } } } membershipsByContractId(first: 20, orderBy: [USER_BY_USER_ID__LAST_NAME_ASC, USER_BY_USER_ID__FIRST_NAME_ASC, USER_ID_ASC]) { totalCount nodes { status isManager userByUserId { email firstName lastName } } } } }";
+const POSTGRAPHILE_QUERY: &str = "query($n: String!) { contractByNumber(number: $n) { number status startDate endDate billingPeriod companyByCompanyId { name } contractProductsByContractId { nodes { seats seatsAssigned productByProductId { code name } } } membershipsByContractId(first: 50, orderBy: [USER_BY_USER_ID__LAST_NAME_ASC, USER_BY_USER_ID__FIRST_NAME_ASC, USER_ID_ASC]) { totalCount nodes { status isManager userByUserId { email firstName lastName } } } } }";
 
 const SET_USER_ACCESS: &str = "mutation($input: SetUserAccessInput!) { setUserAccess(input: $input) { userErrors { code message } } }";
 const ADD_USERS: &str =
@@ -45,12 +45,37 @@ async fn reference_server(url: String, addr: String) -> anyhow::Result<()> {
         .max_connections(16)
         .connect(&url)
         .await?;
-    async fn handler(State(pool): State<PgPool>, Path(number): Path<String>) -> axum::Json<Value> {
+    async fn handler(
+        State(pool): State<PgPool>,
+        Path(number): Path<String>,
+        headers: axum::http::HeaderMap,
+    ) -> axum::Json<Value> {
+        // Authenticated as Roster authenticates a session: the token's hash, live and not
+        // revoked, names the user; only a member of the contract reads it.
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let user: Option<(i64,)> = sqlx::query_as(
+            "SELECT u.id FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+        )
+        .bind(roster_store::secret::hash(token))
+        .bind(roster_store::now_ms())
+        .fetch_optional(&pool)
+        .await
+        .unwrap_or(None);
+        let Some((user,)) = user else {
+            return axum::Json(json!({ "errors": [{ "message": "sign in" }] }));
+        };
         let c: Option<(i64, String, String, String, String, String, String)> = sqlx::query_as(
             "SELECT c.id, c.number, c.status, c.start_date, c.end_date, c.billing_period, co.name \
-             FROM contracts c JOIN companies co ON co.id = c.company_id WHERE c.number = $1",
+             FROM contracts c JOIN companies co ON co.id = c.company_id WHERE c.number = $1 \
+             AND EXISTS (SELECT 1 FROM memberships m WHERE m.contract_id = c.id AND m.user_id = $2)",
         )
         .bind(&number)
+        .bind(user)
         .fetch_optional(&pool)
         .await
         .unwrap_or(None);
@@ -68,7 +93,7 @@ async fn reference_server(url: String, addr: String) -> anyhow::Result<()> {
         let members: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
             "SELECT u.email, u.first_name, u.last_name, m.status, m.is_manager, COUNT(*) OVER () \
              FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.contract_id = $1 \
-             ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT 20",
+             ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT 50",
         )
         .bind(id)
         .fetch_all(&pool)
@@ -351,24 +376,58 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let duration = Duration::from_secs(seconds);
-    let number = move |i: u64| format!("C-{}", 1 + i as i64 % contracts);
-    let (c, key) = (client.clone(), Arc::new(staff_key));
+    // The contract page of issue 14: contracts of exactly 50 members (contract c has
+    // 1 + c % 200), each read by its own Contract Manager (user c * 1000) with a session.
+    let pages: Vec<i64> = (1..=contracts).filter(|c| c % 200 == 49).collect();
+    let pages = if pages.is_empty() {
+        vec![contracts]
+    } else {
+        pages
+    };
+    let mut tx = store.begin().await?;
+    let mut page_tokens = Vec::with_capacity(pages.len());
+    for c in &pages {
+        page_tokens.push(roster_store::auth::create_session(&mut tx, c * 1000).await?);
+    }
+    tx.commit().await?;
+    println!(
+        "contract page: {} contracts of {} members, each read by its CM",
+        pages.len(),
+        1 + pages[0] % 200
+    );
+    let (pages, page_tokens) = (Arc::new(pages), Arc::new(page_tokens));
+    let number = {
+        let pages = pages.clone();
+        move |i: u64| format!("C-{}", pages[i as usize % pages.len()])
+    };
+    let token_of = {
+        let t = page_tokens.clone();
+        move |i: u64| t[i as usize % t.len()].clone()
+    };
+    let _ = staff_key;
+    let (c, number_r, token_r) = (client.clone(), number.clone(), token_of.clone());
     let roster_read = load(concurrency, duration, move |i| {
-        let (c, key) = (c.clone(), key.clone());
+        let (c, number, token) = (c.clone(), number_r.clone(), token_r.clone());
         async move {
             let body = json!({ "query": QUERY, "variables": { "n": number(i) } });
             let url = format!("http://{ROSTER}/graphql");
-            post(&c, &url, Some(&key), &body, "\"totalCount\"").await
+            post(&c, &url, Some(&token(i)), &body, "\"totalCount\"").await
         }
     })
     .await;
     let rss = rss_mb(&roster.0);
     let c = client.clone();
+    let (number_r, token_r) = (number.clone(), token_of.clone());
     let reference_read = load(concurrency, duration, move |i| {
-        let c = c.clone();
+        let (c, number, token) = (c.clone(), number_r.clone(), token_r.clone());
         async move {
             let url = format!("http://{REFERENCE}/contract/{}", number(i));
-            let resp = c.get(url).send().await.map_err(|e| e.to_string())?;
+            let resp = c
+                .get(url)
+                .bearer_auth(token(i))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
             let ok = resp.status().is_success();
             let text = resp.text().await.map_err(|e| e.to_string())?;
             if ok && text.contains("\"totalCount\"") {
@@ -386,7 +445,7 @@ async fn main() -> anyhow::Result<()> {
             let c = client.clone();
             Some(
                 load(concurrency, duration, move |i| {
-                    let c = c.clone();
+                    let (c, number) = (c.clone(), number.clone());
                     async move {
                         let body =
                             json!({ "query": POSTGRAPHILE_QUERY, "variables": { "n": number(i) } });

@@ -30,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
             code: "ACAD".into(),
             seats: 5,
         }],
+        add_on: false,
     };
     sqlx::query(
         "INSERT INTO emails (idem_key, kind, recipient, params, created_at) \

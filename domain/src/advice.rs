@@ -25,8 +25,10 @@ impl AdviceCode {
 /// What the advice is computed from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AdviceFacts {
-    /// Any product of the contract has a Software Coordinator.
-    pub has_coordinator: bool,
+    /// The contract's products, by name.
+    pub products: Vec<String>,
+    /// Products no one but the CM administers: no Software Coordinator, or the CM is it (R4).
+    pub products_only_cm_administers: Vec<String>,
     pub pending_members: i64,
     /// (admin's name, product name) of seats an admin holds by role on a full product.
     pub idle_admin_seats: Vec<(String, String)>,
@@ -35,12 +37,25 @@ pub struct AdviceFacts {
 /// The advice for these facts, most urgent first.
 pub fn advice(facts: &AdviceFacts) -> Vec<(AdviceCode, String)> {
     let mut out = Vec::new();
-    if !facts.has_coordinator {
+    let alone = &facts.products_only_cm_administers;
+    if !alone.is_empty() && alone.len() >= facts.products.len() {
         out.push((
             AdviceCode::SoleAdministrator,
             "You are the only administrator of this contract: while you are away nobody can add \
              users or grant access. Assign a Software Coordinator for your products."
                 .to_string(),
+        ));
+    } else if !alone.is_empty() {
+        out.push((
+            AdviceCode::SoleAdministrator,
+            format!(
+                "You are the only administrator of {}: while you are away nobody can add users \
+                 to {} or grant access to {}. Assign a Software Coordinator for {}.",
+                alone.join(", "),
+                if alone.len() == 1 { "it" } else { "them" },
+                if alone.len() == 1 { "it" } else { "them" },
+                if alone.len() == 1 { "it" } else { "them" },
+            ),
         ));
     }
     if facts.pending_members > 0 {
@@ -76,24 +91,53 @@ pub fn advice(facts: &AdviceFacts) -> Vec<(AdviceCode, String)> {
 mod tests {
     use super::*;
 
+    fn products(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
     #[test]
     fn the_absent_cm_is_flagged_until_a_coordinator_is_assigned() {
-        let alone = advice(&AdviceFacts::default());
+        let alone = advice(&AdviceFacts {
+            products: products(&["AutoCAD"]),
+            products_only_cm_administers: products(&["AutoCAD"]),
+            ..AdviceFacts::default()
+        });
         assert_eq!(alone.len(), 1);
         assert_eq!(alone[0].0, AdviceCode::SoleAdministrator);
         let helped = advice(&AdviceFacts {
-            has_coordinator: true,
+            products: products(&["AutoCAD"]),
             ..AdviceFacts::default()
         });
         assert!(helped.is_empty());
     }
 
+    /// 004's "Option A": the CM making themself SC leaves them the only admin; and a product
+    /// without an SC is flagged although another product has one.
+    #[test]
+    fn r4_sole_administrator_stays_while_the_cm_is_sc_and_names_products_without_one() {
+        let cm_is_sc = advice(&AdviceFacts {
+            products: products(&["AutoCAD", "Revit"]),
+            products_only_cm_administers: products(&["AutoCAD", "Revit"]),
+            ..AdviceFacts::default()
+        });
+        assert_eq!(cm_is_sc[0].0, AdviceCode::SoleAdministrator);
+        let partly = advice(&AdviceFacts {
+            products: products(&["AutoCAD", "Revit"]),
+            products_only_cm_administers: products(&["Revit"]),
+            ..AdviceFacts::default()
+        });
+        assert_eq!(partly.len(), 1);
+        assert_eq!(partly[0].0, AdviceCode::SoleAdministrator);
+        assert!(partly[0].1.contains("of Revit"), "{}", partly[0].1);
+    }
+
     #[test]
     fn pending_members_and_idle_seats_are_named() {
         let a = advice(&AdviceFacts {
-            has_coordinator: true,
+            products: products(&["AutoCAD"]),
             pending_members: 3,
             idle_admin_seats: vec![("Pat Smith".into(), "AutoCAD".into())],
+            ..AdviceFacts::default()
         });
         assert_eq!(a[0].0, AdviceCode::PendingMembers);
         assert!(a[0].1.contains("3 members have"));

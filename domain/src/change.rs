@@ -92,6 +92,13 @@ impl MemberFacts {
     }
 }
 
+/// A person to contact, by name and address (the admin a Get Started email names; R9).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+}
+
 /// Whom a command names, for the store to load (see [`Snapshot::members`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Named {
@@ -530,8 +537,12 @@ pub enum Step {
 /// An email a plan owes (R5, R9, R12, R14).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
+    /// Welcome on the contract in `role`, with what they can use now and the admin to contact
+    /// (the CM, unless it is them; R9).
     GetStarted {
         role: Role,
+        benefits: Vec<Benefit>,
+        admin: Option<Contact>,
     },
     /// What the person now has; `removed` when they were taken off the contract.
     PermissionsChanged {
@@ -922,6 +933,8 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
             let notice = match kind {
                 Resend::GetStarted => Notice::GetStarted {
                     role: snap.roles(m)[0],
+                    benefits: snap.benefits(m),
+                    admin: admin_of(snap, m.user_id),
                 },
                 Resend::PermissionsChanged => Notice::PermissionsChanged {
                     benefits: snap.benefits(m),
@@ -932,12 +945,39 @@ pub fn plan(snap: &Snapshot, command: &Command) -> Result<Plan, Refusals> {
             plan.concerned.push(Who::User(*user));
         }
     }
+    // R10: the seat limits are checked even when some entries are bad, so one bad email does
+    // not hide another entry's missing seat; every problem is told at once, in input order.
+    let invariants = check_invariants(snap, &after, &entries);
     if !problems.is_empty() {
+        if let Err(more) = invariants {
+            problems.extend(more);
+        }
+        problems.sort_by_key(entry_index);
         return Err(problems);
     }
-    check_invariants(snap, &after, &entries)?;
+    invariants?;
     diff(snap, &after, command, &mut plan, &get_started, extra_emails);
     Ok(plan)
+}
+
+/// The admin a newly named person contacts: the Contract Manager, unless it is them.
+pub fn admin_of(snap: &Snapshot, user: i64) -> Option<Contact> {
+    snap.members
+        .values()
+        .find(|m| m.is_manager && m.user_id != user)
+        .map(|m| Contact {
+            name: format!("{} {}", m.first_name, m.last_name),
+            email: m.email.clone(),
+        })
+}
+
+/// Where in the input's list a refusal points (`["input", "users", "3", ...]`), for ordering;
+/// refusals about the whole request come first.
+fn entry_index(e: &DomainError) -> (usize, usize) {
+    match e.field.as_deref() {
+        Some([_, _, i, ..]) => i.parse().map_or((0, 0), |i| (1, i)),
+        _ => (0, 0),
+    }
 }
 
 /// The rules that hold after any change: no product over its seat count (R11), no more
@@ -1102,7 +1142,15 @@ fn diff(
         let who = Who::from_id(id);
         let mut told = false;
         if let (Some(a), Some(role)) = (a, get_started.get(&id)) {
-            owe(plan, a, Notice::GetStarted { role: *role });
+            owe(
+                plan,
+                a,
+                Notice::GetStarted {
+                    role: *role,
+                    benefits: after_benefits.clone(),
+                    admin: admin_of(after, id),
+                },
+            );
             told = true;
         }
         match (b, a) {
@@ -1427,6 +1475,40 @@ mod tests {
                 (UserErrorCode::InvalidEmail, "0".to_string()),
                 (UserErrorCode::AlreadyMember, "1".to_string()),
                 (UserErrorCode::DuplicateEntry, "3".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn r10_a_bad_email_does_not_hide_other_entries_duplicates_members_or_missing_seats() {
+        // One seat of P1 is free.
+        let snap = snapshot(2);
+        let person = |e: &str| Person::parse(e, "F", "L", None);
+        let command = Command::AddUsers {
+            people: vec![
+                person("a@example.com"),
+                person("not an email"),
+                person("u4@example.com"),
+                person("b@example.com"),
+                person("A@example.com"),
+            ],
+            access: AccessSpec {
+                contract_products: vec![P1],
+                ..AccessSpec::default()
+            },
+        };
+        let errs = plan(&snap, &command).unwrap_err();
+        let got: Vec<(UserErrorCode, String)> = errs
+            .iter()
+            .map(|e| (e.code, e.field.clone().unwrap()[2].clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (UserErrorCode::InvalidEmail, "1".to_string()),
+                (UserErrorCode::AlreadyMember, "2".to_string()),
+                (UserErrorCode::SeatLimitReached, "3".to_string()),
+                (UserErrorCode::DuplicateEntry, "4".to_string()),
             ]
         );
     }

@@ -41,6 +41,10 @@ pub enum Email {
         start_date: NaiveDate,
         end_date: NaiveDate,
         products: Vec<OrderedProduct>,
+        /// An add-on order for a running contract (R31): the products are what it added, and
+        /// no Get Started follows. Rows owed before add-ons read as `false`.
+        #[serde(default)]
+        add_on: bool,
     },
     /// Benefits are ready: a contract's member (with an activation link while their User ID
     /// has no password), or a reseller's user, who has no contract.
@@ -52,6 +56,12 @@ pub enum Email {
         /// The contract's products, listed when a whole contract became ready.
         #[serde(default)]
         products: Vec<ProductRef>,
+        /// What the person can use now (empty: their admin will grant access; R9).
+        #[serde(default)]
+        benefits: Vec<Benefit>,
+        /// The admin to contact (the Contract Manager), unless the person is that admin.
+        #[serde(default)]
+        admin: Option<Contact>,
     },
     /// What a member now has (R12); `removed` when they were taken off the contract.
     PermissionsChanged {
@@ -61,10 +71,19 @@ pub enum Email {
         benefits: Vec<Benefit>,
         #[serde(default)]
         removed: bool,
+        /// Why they changed: a request (the default), the contract's expiry (then `benefits`
+        /// are what stopped), or a renewal that gave them back (R22).
+        #[serde(default)]
+        reason: PermissionsReason,
     },
-    /// A term ends in `days` days (R20); obsolete once the term ending on `term_end` is
-    /// renewed or over.
-    RenewalNotice { days: u32, term_end: NaiveDate },
+    /// The notice of threshold `days` (R20) for the term ending on `term_end`, owed with
+    /// `days_left` real days to go (what it states); obsolete once that term is renewed or over.
+    RenewalNotice {
+        days: u32,
+        term_end: NaiveDate,
+        #[serde(default)]
+        days_left: Option<i64>,
+    },
     /// The term was renewed until `end_date` (R20, R22).
     RenewalConfirmation {
         end_date: NaiveDate,
@@ -91,6 +110,25 @@ pub enum Email {
         new_manager_name: String,
         new_manager_email: String,
         previous_manager_name: String,
+    },
+    /// A contract was not renewed and expired (R22), to its Contract Manager: what stopped
+    /// (its products, for how many members) and how to renew.
+    ContractExpired {
+        contract_number: String,
+        company: String,
+        first_name: String,
+        end_date: NaiveDate,
+        products: Vec<String>,
+        members_affected: i64,
+    },
+    /// R32: to the new address, the link that confirms it (`confirmed: false`); to the old
+    /// address once confirmed, that the User ID's address changed (`confirmed: true`).
+    EmailChange {
+        first_name: String,
+        new_email: String,
+        confirmed: bool,
+        /// The pending change the worker issues the confirmation link for.
+        change_id: i64,
     },
     // Added for R18 and R34 (issue 17).
     /// Staff commented on a case or changed its status (R34), to the submitter.
@@ -125,6 +163,22 @@ pub enum Email {
         reseller_name: String,
     },
 }
+
+/// Why a Permissions Changed email went out (R12, R22).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PermissionsReason {
+    /// An admin's request changed them.
+    #[default]
+    Change,
+    /// The contract expired: product access stopped.
+    Expired,
+    /// A renewal gave back what the expiry stopped.
+    Renewed,
+}
+
+/// A person to contact (defined beside the rules that name one).
+pub use crate::change::Contact;
 
 /// A product line of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +256,8 @@ impl Email {
             Email::SupportCaseReceived { .. } => EmailKind::SupportCaseReceived,
             Email::NewRelease { .. } => EmailKind::NewRelease,
             Email::ContractManagerChanged { .. } => EmailKind::ContractManagerChanged,
+            Email::ContractExpired { .. } => EmailKind::ContractExpired,
+            Email::EmailChange { .. } => EmailKind::EmailChange,
             Email::SupportCaseUpdated { .. } => EmailKind::SupportCaseUpdated,
             Email::ContractManagerChangeRequested { .. } => {
                 EmailKind::ContractManagerChangeRequested
@@ -244,6 +300,9 @@ impl Email {
             | Email::ContractManagerChanged {
                 contract_number, ..
             }
+            | Email::ContractExpired {
+                contract_number, ..
+            }
             | Email::SupportCaseUpdated {
                 contract_number, ..
             }
@@ -258,7 +317,8 @@ impl Email {
             } => contract_number.as_deref(),
             Email::RenewalNotice { .. }
             | Email::RenewalConfirmation { .. }
-            | Email::NewRelease { .. } => None,
+            | Email::NewRelease { .. }
+            | Email::EmailChange { .. } => None,
         }
     }
 }
@@ -293,6 +353,7 @@ mod tests {
                     code: "ACAD".into(),
                     seats: 3,
                 }],
+                add_on: false,
             },
             Email::GetStarted {
                 contract_number: None,
@@ -300,6 +361,8 @@ mod tests {
                 first_name: "Ann".into(),
                 role: StartedAs::Reseller,
                 products: vec![],
+                benefits: vec![],
+                admin: None,
             },
             Email::PermissionsChanged {
                 contract_number: "1234-567890".into(),
@@ -313,10 +376,12 @@ mod tests {
                     Benefit::Coordinator("AutoCAD".into()),
                 ],
                 removed: false,
+                reason: PermissionsReason::Change,
             },
             Email::RenewalNotice {
                 days: 30,
                 term_end: day("2027-01-01"),
+                days_left: None,
             },
             Email::RenewalConfirmation {
                 end_date: day("2028-01-01"),
@@ -340,6 +405,20 @@ mod tests {
                 new_manager_name: "Nia Next".into(),
                 new_manager_email: "nia@acme.example".into(),
                 previous_manager_name: "Pat Smith".into(),
+            },
+            Email::ContractExpired {
+                contract_number: "1234-567890".into(),
+                company: "Acme".into(),
+                first_name: "Ann".into(),
+                end_date: day("2027-01-01"),
+                products: vec!["AutoCAD".into()],
+                members_affected: 3,
+            },
+            Email::EmailChange {
+                first_name: "Ann".into(),
+                new_email: "ann@new.example".into(),
+                confirmed: false,
+                change_id: 1,
             },
             Email::SupportCaseUpdated {
                 case_id: "RC-1".into(),

@@ -32,6 +32,10 @@ pub enum UserErrorCode {
     NotAMember,
     ContractNotActive,
     TooManyAttempts,
+    /// R31: a seat count below the seats held.
+    SeatsInUse,
+    /// R32: correcting someone who signed in, or whose User ID another contract created.
+    MemberAlreadyActive,
     /// R36: usage would take the contract's cloud-credit balance below zero.
     CloudCreditsExhausted,
     /// R18: View Cases only for a reseller the contract is attached to.
@@ -62,6 +66,8 @@ impl UserErrorCode {
         Self::NotAMember,
         Self::ContractNotActive,
         Self::TooManyAttempts,
+        Self::SeatsInUse,
+        Self::MemberAlreadyActive,
         Self::CloudCreditsExhausted,
         Self::ResellerNotOnContract,
     ];

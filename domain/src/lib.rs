@@ -5,9 +5,12 @@
 
 pub mod advice;
 pub mod change;
+pub mod correction;
 pub mod email;
 pub mod email_kind;
 pub mod error;
+pub mod lifecycle;
+pub mod orders;
 pub mod policy;
 pub mod rules;
 pub mod support;

@@ -34,6 +34,9 @@ pub struct Standing {
     /// The user belongs to a reseller that the contract lets view its cases (R18).
     pub reseller_views_cases: bool,
     pub support_level: Option<SupportLevel>,
+    /// The user is the Contract Manager of another contract of this contract's company (R30):
+    /// they read it, and nothing more.
+    pub company_manager: bool,
 }
 
 /// What storage knows of a member, for [`Standing::new`].
@@ -61,6 +64,7 @@ impl Standing {
                 reseller_views_cases,
                 ..Standing::default()
             };
+            // (`company_manager` is set by whoever knows the company, see `with_company`.)
         };
         Standing {
             member: true,
@@ -77,7 +81,15 @@ impl Standing {
             coordinator_terms_accepted: m.coordinator_terms_accepted,
             reseller_views_cases,
             support_level: Some(support),
+            company_manager: false,
         }
+    }
+
+    /// The same standing, for a user who is (or is not) the Contract Manager of a contract of
+    /// the same company (R30).
+    pub fn with_company(mut self, company_manager: bool) -> Standing {
+        self.company_manager = company_manager;
+        self
     }
 
     pub fn is_coordinator(&self) -> bool {
@@ -139,6 +151,12 @@ pub enum Action {
     /// Callers must ask this before looking at anything else of the contract (its renewal
     /// kind, R15's AUTO refusal), so a stranger learns nothing of it.
     ProposeSelfAsManager,
+    /// Process an add-on order for an existing contract (R31, staff).
+    ProcessAddOnOrder,
+    /// Change a contract product's seat count (R31, staff).
+    SetSeatCount,
+    /// Correct a never-signed-in member's email, name or language (R32, admins).
+    CorrectMember,
     // Added for R34-R36 (issue 17).
     /// Comment on one of the contract's cases (R34): `own_case` when the actor submitted it.
     /// The submitter, and any member who may see the contract's cases; never a reseller's
@@ -189,6 +207,8 @@ pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action
                 | ManageResellers
                 | UpdateSupportCase
                 | ResolveContractManagerChange
+                | ProcessAddOnOrder
+                | SetSeatCount
                 | ViewContract
                 | ViewProductSecrets { .. }
                 | ViewMembers
@@ -210,6 +230,8 @@ pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action
             | ManageResellers
             | UpdateSupportCase
             | ResolveContractManagerChange
+            | ProcessAddOnOrder
+            | SetSeatCount
             | ManageCloudCredits
     );
     let default = Standing::default();
@@ -221,7 +243,9 @@ pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action
         // A reseller with View Cases reads the contract and its cases, nothing else (R18).
         return match action {
             ViewContract | ViewCases if s.reseller_views_cases => Decision::Allow,
-            _ if s.reseller_views_cases => Decision::Forbidden,
+            // R30: the CM of another contract of the company reads it, and only reads.
+            ViewContract if s.company_manager => Decision::Allow,
+            _ if s.reseller_views_cases || s.company_manager => Decision::Forbidden,
             _ => Decision::NotFound,
         };
     }
@@ -270,7 +294,7 @@ pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action
         ManageProductUsers { contract_products } => {
             sc_admin(s.is_coordinator() && contract_products.is_subset(&s.coordinates))
         }
-        ManageContractSettings => sc_admin(s.is_coordinator()),
+        ManageContractSettings | CorrectMember => sc_admin(s.is_coordinator()),
         OpenCase => {
             if s.may_use_web_support() {
                 Decision::Allow
@@ -315,7 +339,54 @@ pub fn decide(principal: Principal, standing: Option<&Standing>, action: &Action
         | ManageResellers
         | UpdateSupportCase
         | ResolveContractManagerChange
+        | ProcessAddOnOrder
+        | SetSeatCount
         | ManageCloudCredits => Decision::Forbidden,
+    }
+}
+
+/// What the viewer may do on a contract (R33), each flag answered by [`decide`] on the very
+/// action its mutation asks for, so a client never learns a different answer by trying.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewerCan {
+    /// `addUsers` without products, `removeUser`, `setUserAccess` of Web Support and cloud
+    /// services, `correctMember` ([`Action::ManageContractSettings`]).
+    pub manage_members: bool,
+    /// `assignSoftwareCoordinator`, `removeSoftwareCoordinator` ([`Action::AssignCoordinator`]).
+    pub manage_coordinators: bool,
+    /// `addNamedCallers`, `removeNamedCallers` ([`Action::ManageContractSettings`]).
+    pub manage_named_callers: bool,
+    /// `setResellerCaseAccess` ([`Action::ManageContractSettings`]).
+    pub manage_reseller_access: bool,
+    /// `renewContract` ([`Action::ManageBilling`]).
+    pub renew: bool,
+    /// Serial numbers and product keys of at least one of `products`
+    /// ([`Action::ViewProductSecrets`]).
+    pub view_secrets: bool,
+    /// `createSupportCase` ([`Action::OpenCase`]).
+    pub open_cases: bool,
+}
+
+/// The actions each [`ViewerCan`] flag stands for, one per flag, in field order; the flag is
+/// true exactly when [`decide`] allows its action (for `view_secrets`, any product's).
+pub fn viewer_can(
+    principal: Principal,
+    standing: Option<&Standing>,
+    products: impl IntoIterator<Item = i64>,
+) -> ViewerCan {
+    let may = |a: &Action| decide(principal, standing, a).is_allowed();
+    ViewerCan {
+        manage_members: may(&Action::ManageContractSettings),
+        manage_coordinators: may(&Action::AssignCoordinator),
+        manage_named_callers: may(&Action::ManageContractSettings),
+        manage_reseller_access: may(&Action::ManageContractSettings),
+        renew: may(&Action::ManageBilling),
+        view_secrets: products.into_iter().any(|id| {
+            may(&Action::ViewProductSecrets {
+                contract_product: id,
+            })
+        }),
+        open_cases: may(&Action::OpenCase),
     }
 }
 
@@ -568,6 +639,98 @@ mod tests {
             decide(Principal::User, Some(&user_of_2()), &Action::OpenCase),
             Decision::Forbidden
         );
+    }
+
+    #[test]
+    fn r30_the_cm_of_another_contract_of_the_company_reads_and_only_reads() {
+        let reader = Standing::default().with_company(true);
+        assert!(decide(Principal::User, Some(&reader), &Action::ViewContract).is_allowed());
+        for a in [
+            Action::ViewMembers,
+            Action::ViewCases,
+            Action::OpenCase,
+            Action::ManageContractSettings,
+            Action::AssignCoordinator,
+            Action::ManageBilling,
+            Action::CorrectMember,
+            Action::ViewProductSecrets {
+                contract_product: 1,
+            },
+        ] {
+            assert_eq!(
+                decide(Principal::User, Some(&reader), &a),
+                Decision::Forbidden,
+                "{a:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn r31_add_on_orders_and_seat_counts_are_staff_only() {
+        for a in [Action::ProcessAddOnOrder, Action::SetSeatCount] {
+            assert!(decide(Principal::Staff, None, &a).is_allowed());
+            assert_eq!(
+                decide(Principal::User, Some(&cm()), &a),
+                Decision::Forbidden
+            );
+            assert_eq!(
+                decide(Principal::Anonymous, None, &a),
+                Decision::Unauthenticated
+            );
+        }
+    }
+
+    fn arb_standing() -> impl proptest::strategy::Strategy<Value = Standing> {
+        use proptest::prelude::*;
+        (
+            any::<[bool; 7]>(),
+            proptest::collection::btree_set(1i64..4, 0..3),
+            proptest::collection::btree_set(1i64..4, 0..3),
+            any::<bool>(),
+        )
+            .prop_map(|(f, coordinates, products, advanced)| {
+                let support = if advanced {
+                    SupportLevel::Advanced
+                } else {
+                    SupportLevel::Basic
+                };
+                let membership = f[0].then(|| Membership {
+                    is_manager: f[1],
+                    designated_caller: f[2],
+                    web_support: f[3],
+                    coordinates,
+                    products,
+                    coordinator_terms_accepted: f[4],
+                });
+                Standing::new(support, membership, f[5]).with_company(f[6])
+            })
+    }
+
+    proptest::proptest! {
+        /// R33: each flag is exactly the policy's answer to the action its mutations ask for.
+        #[test]
+        fn r33_viewer_can_is_the_policy_of_the_mutations(
+            st in proptest::option::of(arb_standing()),
+            p in 0u8..3,
+        ) {
+            let principal = [Principal::Anonymous, Principal::Staff, Principal::User][p as usize];
+            let can = viewer_can(principal, st.as_ref(), [1, 2, 3]);
+            let may = |a: Action| decide(principal, st.as_ref(), &a) == Decision::Allow;
+            proptest::prop_assert_eq!(can.manage_members, may(Action::ManageContractSettings));
+            proptest::prop_assert_eq!(can.manage_named_callers, may(Action::ManageContractSettings));
+            proptest::prop_assert_eq!(can.manage_reseller_access, may(Action::ManageContractSettings));
+            proptest::prop_assert_eq!(can.manage_coordinators, may(Action::AssignCoordinator));
+            proptest::prop_assert_eq!(can.renew, may(Action::ManageBilling));
+            proptest::prop_assert_eq!(can.open_cases, may(Action::OpenCase));
+            proptest::prop_assert_eq!(
+                can.view_secrets,
+                (1..4).any(|id| may(Action::ViewProductSecrets { contract_product: id }))
+            );
+            // Reading is never writing: a company reader (R30) or a reseller (R18) may do none.
+            if principal == Principal::User && let Some(s) = &st && !s.member {
+                proptest::prop_assert_eq!(can, ViewerCan::default());
+            }
+        }
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct Order {
     pub renewal_kind: RenewalKind,
     pub term: Term,
     pub lines: Vec<OrderLine>,
+    /// The vendor's account number of the customer (R30): orders carrying the same one belong
+    /// to one company; an order without one is a company of its own.
+    pub customer_number: Option<String>,
 }
 
 /// The raw order as it arrives, before validation.
@@ -44,6 +47,7 @@ pub struct OrderRequest<'a> {
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     pub lines: Vec<(&'a str, &'a str, i64)>,
+    pub customer_number: Option<&'a str>,
 }
 
 /// Validates an order; every problem is reported, each naming its field.
@@ -55,6 +59,12 @@ pub fn validate_order(req: OrderRequest<'_>) -> Result<Order, Vec<DomainError>> 
     let company = parse_text("company", req.company, MAX_TEXT_LEN)
         .map_err(|e| errors.push(e))
         .ok();
+    let customer_number = match req.customer_number.map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => parse_code("customerNumber", raw)
+            .map_err(|e| errors.push(e))
+            .ok(),
+    };
     let term = Term::new(req.start_date, req.end_date, req.billing_period)
         .map_err(|e| errors.push(e))
         .ok();
@@ -115,6 +125,7 @@ pub fn validate_order(req: OrderRequest<'_>) -> Result<Order, Vec<DomainError>> 
             renewal_kind: req.renewal_kind,
             term,
             lines,
+            customer_number,
         }),
         _ => Err(errors),
     }
@@ -238,6 +249,7 @@ mod tests {
             start_date: d("2026-01-01"),
             end_date: d("2027-01-01"),
             lines,
+            customer_number: None,
         }
     }
 

@@ -69,6 +69,7 @@ proptest! {
             start_date,
             end_date,
             lines,
+            customer_number: None,
         };
         match validate_order(req) {
             Ok(order) => {
@@ -111,6 +112,7 @@ fn standing() -> impl Strategy<Value = Option<Standing>> {
                         coordinator_terms_accepted: terms,
                         reseller_views_cases: reseller,
                         support_level: Some(SupportLevel::Advanced),
+                        company_manager: false,
                     }
                 },
             ),
@@ -125,6 +127,9 @@ fn action() -> impl Strategy<Value = Action> {
         Just(Action::ManageResellers),
         Just(Action::UpdateSupportCase),
         Just(Action::ResolveContractManagerChange),
+        Just(Action::ProcessAddOnOrder),
+        Just(Action::SetSeatCount),
+        Just(Action::CorrectMember),
         Just(Action::ViewContract),
         (1i64..5).prop_map(|id| Action::ViewProductSecrets {
             contract_product: id
@@ -153,11 +158,11 @@ proptest! {
         a in action(),
     ) {
         let d = decide(principal, s.as_ref(), &a);
-        let staff_only = matches!(a, Action::ProcessOrder | Action::PublishRelease | Action::ManageResellers | Action::UpdateSupportCase | Action::ResolveContractManagerChange);
+        let staff_only = matches!(a, Action::ProcessOrder | Action::PublishRelease | Action::ManageResellers | Action::UpdateSupportCase | Action::ResolveContractManagerChange | Action::ProcessAddOnOrder | Action::SetSeatCount);
         match principal {
             Principal::Anonymous => prop_assert_eq!(d, Decision::Unauthenticated),
             Principal::Staff => {
-                let customer_admin = matches!(a, Action::ManageBilling | Action::AssignCoordinator | Action::ManageProductUsers { .. } | Action::ManageContractSettings | Action::OpenCase | Action::RequestManagerChange);
+                let customer_admin = matches!(a, Action::ManageBilling | Action::AssignCoordinator | Action::ManageProductUsers { .. } | Action::ManageContractSettings | Action::CorrectMember | Action::OpenCase | Action::RequestManagerChange);
                 prop_assert_eq!(d.is_allowed(), !customer_admin);
             }
             Principal::User => {

@@ -42,6 +42,30 @@ pub async fn session_user<'c, E: Executor<'c, Database = Any>>(
     .await?)
 }
 
+/// A live session's user and when the session expires (ms since the epoch), in one statement.
+pub async fn session_user_until<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    token: &str,
+) -> StoreResult<Option<(crate::users::UserRow, i64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: crate::users::UserRow,
+        expires_at: i64,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.language, u.password_hash, \
+         u.subscriber_terms_at, u.coordinator_terms_at, u.first_sign_in_at, u.reseller_id, \
+         u.created_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+    )
+    .bind(secret::hash(token))
+    .bind(now_ms())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.user, r.expires_at)))
+}
+
 /// Revokes a session token at once. Returns whether a live session was revoked.
 pub async fn revoke_session<'c, E: Executor<'c, Database = Any>>(
     db: E,
@@ -135,4 +159,39 @@ pub async fn staff_key<'c, E: Executor<'c, Database = Any>>(
             .fetch_optional(db)
             .await?;
     Ok(row.map(|(id,)| id))
+}
+
+/// What an activation link is now, for the page it opens: its user, or why it no longer works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivationLink {
+    /// Usable: the user it activates, and their language.
+    Valid { user_id: i64, language: String },
+    /// Used already, or voided by a newer link (each new Get Started email voids the old one).
+    Used { language: String },
+    /// Older than [`ACTIVATION_TTL_MS`].
+    Expired { language: String },
+    /// No such token.
+    Unknown,
+}
+
+/// Looks an activation token up without using it.
+pub async fn activation_link<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    token: &str,
+) -> StoreResult<ActivationLink> {
+    let row: Option<(i64, Option<i64>, i64, String)> = sqlx::query_as(
+        "SELECT t.user_id, t.used_at, t.expires_at, u.language FROM activation_tokens t \
+         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+    )
+    .bind(secret::hash(token))
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        None => ActivationLink::Unknown,
+        Some((_, Some(_), _, language)) => ActivationLink::Used { language },
+        Some((_, None, expires, language)) if expires <= now_ms() => {
+            ActivationLink::Expired { language }
+        }
+        Some((user_id, None, _, language)) => ActivationLink::Valid { user_id, language },
+    })
 }

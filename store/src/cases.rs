@@ -224,14 +224,34 @@ struct CasePageRow {
     total: i64,
 }
 
-/// One page of a contract's cases matching `search`, newest first, and the total.
-pub async fn search<'c, E: Executor<'c, Database = Any>>(
-    db: E,
+/// One page of a contract's cases matching `search`, newest first, and the total (the same
+/// on every page: a page past the end counts again rather than answering 0).
+pub async fn search(
+    pool: &sqlx::AnyPool,
     contract_id: i64,
     search: &CaseSearch,
     offset: i64,
     limit: i64,
 ) -> StoreResult<(Vec<CaseRow>, i64)> {
+    let rows = search_page(pool, contract_id, search, offset.max(0), limit).await?;
+    let total = match rows.first() {
+        Some(r) => r.total,
+        None if offset > 0 => search_page(pool, contract_id, search, 0, 1)
+            .await?
+            .first()
+            .map_or(0, |r| r.total),
+        None => 0,
+    };
+    Ok((rows.into_iter().map(|r| r.case).collect(), total))
+}
+
+async fn search_page(
+    db: &sqlx::AnyPool,
+    contract_id: i64,
+    search: &CaseSearch,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<Vec<CasePageRow>> {
     let keyword = search.keyword.as_ref().map(|k| {
         let escaped = k
             .to_lowercase()
@@ -263,8 +283,7 @@ pub async fn search<'c, E: Executor<'c, Database = Any>>(
     .bind(offset)
     .fetch_all(db)
     .await?;
-    let total = rows.first().map_or(0, |r| r.total);
-    Ok((rows.into_iter().map(|r| r.case).collect(), total))
+    Ok(rows)
 }
 
 pub async fn comments<'c, E: Executor<'c, Database = Any>>(
@@ -555,6 +574,7 @@ pub async fn resolve_manager_change(
                         first_name: to.first_name.clone(),
                         benefits: has,
                         removed: false,
+                        reason: roster_domain::email::PermissionsReason::Change,
                     },
                     idem_key: format!(
                         "permissions-changed:contract:{}:user:{}:case:{case_pk}",
@@ -579,6 +599,8 @@ pub async fn resolve_manager_change(
                         first_name: new.first_name.clone(),
                         role: StartedAs::Member(Role::ContractManager),
                         products: Vec::new(),
+                        benefits: Vec::new(),
+                        admin: None,
                     },
                     idem_key: format!(
                         "get-started:contract:{}:user:{}:case:{case_pk}",

@@ -117,7 +117,24 @@ pub async fn authorize(
                 }
                 _ => false,
             };
-            Some(snapshot.standing(user, reads))
+            // R30: the CM of another contract of the company reads this one; a change here
+            // is then FORBIDDEN rather than NOT_FOUND (they know it exists).
+            let company = if snapshot.members.contains_key(&user) {
+                false
+            } else {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT m.contract_id FROM memberships m \
+                     JOIN contracts c2 ON c2.id = m.contract_id \
+                     JOIN contracts c ON c.company_id = c2.company_id \
+                     WHERE c.id = $1 AND m.user_id = $2 AND m.is_manager = 1 LIMIT 1",
+                )
+                .bind(contract_id)
+                .bind(user)
+                .fetch_optional(&mut *tx)
+                .await?;
+                row.is_some()
+            };
+            Some(snapshot.standing(user, reads).with_company(company))
         }
         None => None,
     };
@@ -391,14 +408,16 @@ async fn apply(
             Step::CreateUser { person } => {
                 let p = &plan.people[*person];
                 let inserted: Option<(i64,)> = sqlx::query_as(
-                    "INSERT INTO users (email, first_name, last_name, language, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+                    "INSERT INTO users (email, first_name, last_name, language, created_at, \
+                     created_by_contract) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT DO NOTHING RETURNING id",
                 )
                 .bind(p.email.as_str())
                 .bind(&p.first_name)
                 .bind(&p.last_name)
                 .bind(p.language.as_str())
                 .bind(now)
+                .bind(cid)
                 .fetch_optional(&mut **tx)
                 .await?;
                 let user = match inserted {
@@ -530,12 +549,18 @@ async fn apply(
     for owed in &plan.emails {
         let user = id(&created, owed.to);
         let email = match &owed.notice {
-            Notice::GetStarted { role } => Email::GetStarted {
+            Notice::GetStarted {
+                role,
+                benefits,
+                admin,
+            } => Email::GetStarted {
                 contract_number: Some(contract.number.clone()),
                 company: contract.company.clone(),
                 first_name: owed.first_name.clone(),
                 role: StartedAs::Member(*role),
                 products: Vec::new(),
+                benefits: benefits.clone(),
+                admin: admin.clone(),
             },
             Notice::PermissionsChanged { benefits, removed } => Email::PermissionsChanged {
                 contract_number: contract.number.clone(),
@@ -543,6 +568,7 @@ async fn apply(
                 first_name: owed.first_name.clone(),
                 benefits: benefits.clone(),
                 removed: *removed,
+                reason: roster_domain::email::PermissionsReason::Change,
             },
         };
         let idem_key = format!(

@@ -7,11 +7,11 @@ use crate::error::ConstraintExt as _;
 use crate::outbox::{self, Job};
 use crate::users::{self, UserRow};
 use crate::{Store, StoreError, StoreResult, Tx, flag, now_ms, secret};
-use roster_domain::email::{Email, OrderedProduct, ProductRef, StartedAs};
+use roster_domain::email::{Email, OrderedProduct, ProductRef};
 use roster_domain::policy::{Membership, Standing};
 use roster_domain::rules::Order;
 use roster_domain::{
-    BillingPeriod, ContractStatus, Day, DomainError, RenewalKind, Role, SupportLevel, UserErrorCode,
+    BillingPeriod, ContractStatus, Day, DomainError, RenewalKind, SupportLevel, UserErrorCode,
 };
 use serde_json::json;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
@@ -214,58 +214,63 @@ pub async fn manager<'c, E: Executor<'c, Database = Any>>(
     .ok_or_else(|| StoreError::Corrupt(format!("contract {contract_id} has no Contract Manager")))
 }
 
-#[derive(sqlx::FromRow)]
-struct MembershipFlags {
-    is_manager: i64,
-    designated_caller: i64,
-    web_support: i64,
-}
-
 /// What `user_id` is to `contract_id`, for the policy.
 pub async fn standing(
     conn: &mut AnyConnection,
     user: &UserRow,
     contract: &ContractRow,
 ) -> StoreResult<Standing> {
-    let m: Option<MembershipFlags> = sqlx::query_as(
-        "SELECT is_manager, designated_caller, web_support FROM memberships \
-         WHERE contract_id = $1 AND user_id = $2",
+    use std::collections::BTreeSet;
+    // One statement: the membership, the products held and coordinated, and a reseller's
+    // View Cases, each row tagged by what it says.
+    let facts: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT 'member', is_manager, designated_caller, web_support FROM memberships \
+         WHERE contract_id = $1 AND user_id = $2 \
+         UNION ALL SELECT 'coordinates', id, 0, 0 FROM contract_products \
+         WHERE contract_id = $1 AND coordinator_user_id = $2 \
+         UNION ALL SELECT 'holds', contract_product_id, 0, 0 FROM product_access \
+         WHERE contract_id = $1 AND user_id = $2 \
+         UNION ALL SELECT 'reads', can_view, 0, 0 FROM reseller_case_access \
+         WHERE contract_id = $1 AND reseller_id = $3 \
+         UNION ALL SELECT 'company', m.contract_id, 0, 0 FROM memberships m \
+         JOIN contracts c2 ON c2.id = m.contract_id \
+         WHERE m.user_id = $2 AND m.is_manager = 1 AND c2.company_id = $4",
     )
     .bind(contract.id)
     .bind(user.id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let reseller_views_cases = match user.reseller_id {
-        Some(reseller) => crate::resellers::can_view(&mut *conn, contract.id, reseller).await?,
-        None => false,
-    };
-    let Some(m) = m else {
-        return Ok(Standing::new(
-            contract.support_level,
-            None,
-            reseller_views_cases,
-        ));
-    };
-    let coordinates: Vec<(i64,)> = sqlx::query_as(
-        "SELECT id FROM contract_products WHERE contract_id = $1 AND coordinator_user_id = $2",
-    )
-    .bind(contract.id)
-    .bind(user.id)
+    .bind(user.reseller_id)
+    .bind(contract.company_id)
     .fetch_all(&mut *conn)
     .await?;
-    let products: Vec<(i64,)> = sqlx::query_as(
-        "SELECT contract_product_id FROM product_access WHERE contract_id = $1 AND user_id = $2",
-    )
-    .bind(contract.id)
-    .bind(user.id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let mut m = None;
+    let (mut coordinates, mut products) = (BTreeSet::new(), BTreeSet::new());
+    let (mut reseller_views_cases, mut company_reader) = (false, false);
+    for (fact, a, b, c) in facts {
+        match fact.as_str() {
+            "member" => m = Some((a, b, c)),
+            "coordinates" => {
+                coordinates.insert(a);
+            }
+            "holds" => {
+                products.insert(a);
+            }
+            "company" => company_reader = true,
+            _ => reseller_views_cases = user.reseller_id.is_some() && flag(a),
+        }
+    }
+    let Some((is_manager, designated_caller, web_support)) = m else {
+        // R30: the CM of another contract of the same company reads this one.
+        return Ok(
+            Standing::new(contract.support_level, None, reseller_views_cases)
+                .with_company(company_reader),
+        );
+    };
     let membership = Membership {
-        is_manager: flag(m.is_manager),
-        designated_caller: flag(m.designated_caller),
-        web_support: flag(m.web_support),
-        coordinates: coordinates.into_iter().map(|(id,)| id).collect(),
-        products: products.into_iter().map(|(id,)| id).collect(),
+        is_manager: flag(is_manager),
+        designated_caller: flag(designated_caller),
+        web_support: flag(web_support),
+        coordinates,
+        products,
         coordinator_terms_accepted: user.coordinator_terms_at.is_some(),
     };
     Ok(Standing::new(
@@ -292,19 +297,24 @@ pub async fn standings(
          UNION ALL SELECT 'holds', contract_id, contract_product_id, 0, 0 \
          FROM product_access WHERE user_id = $1 \
          UNION ALL SELECT 'reads', contract_id, 0, 0, 0 \
-         FROM reseller_case_access WHERE reseller_id = $2 AND can_view = 1",
+         FROM reseller_case_access WHERE reseller_id = $2 AND can_view = 1 \
+         UNION ALL SELECT 'manages', c2.company_id, 0, 0, 0 FROM memberships m \
+         JOIN contracts c2 ON c2.id = m.contract_id WHERE m.user_id = $1 AND m.is_manager = 1",
     )
     .bind(user.id)
     .bind(user.reseller_id)
     .fetch_all(&mut *conn)
     .await?;
     let (mut memberships, mut coordinated, mut held) = (Vec::new(), Vec::new(), Vec::new());
-    let mut readable = BTreeSet::new();
+    let (mut readable, mut companies) = (BTreeSet::new(), BTreeSet::new());
     for (fact, contract, a, b, c) in facts {
         match fact.as_str() {
             "member" => memberships.push((contract, a, b, c)),
             "coordinates" => coordinated.push((contract, a)),
             "holds" => held.push((contract, a)),
+            "manages" => {
+                companies.insert(contract);
+            }
             _ => {
                 readable.insert(contract);
             }
@@ -337,7 +347,8 @@ pub async fn standings(
             contract.support_level,
             membership,
             readable.contains(&contract.id),
-        );
+        )
+        .with_company(companies.contains(&contract.company_id));
         out.insert(contract.id, standing);
     }
     Ok(out)
@@ -402,21 +413,13 @@ async fn existing_order(tx: &mut Tx, order: &Order) -> StoreResult<Option<Contra
         return Ok(None);
     };
     let cm = manager(&mut **tx, contract.id).await?;
-    if !cm
-        .email
-        .eq_ignore_ascii_case(order.purchaser.email.as_str())
-        || !contract.company_name.eq_ignore_ascii_case(&order.company)
-    {
-        return Err(DomainError::new(
-            UserErrorCode::OrderConflict,
-            format!(
-                "order {} was already processed for another purchaser and company",
-                order.order_number
-            ),
-        )
-        .at(["input", "orderNumber"])
-        .into());
-    }
+    roster_domain::orders::repeated_order(
+        &roster_domain::orders::PlacedOrder {
+            contract_manager_email: cm.email,
+            company: contract.company_name.clone(),
+        },
+        order,
+    )?;
     Ok(Some(contract))
 }
 
@@ -428,8 +431,9 @@ async fn create_order(
     provisioning_delay_ms: i64,
 ) -> StoreResult<ContractRow> {
     let now = now_ms();
-    let company_id = find_or_create_company(tx, &order.company).await?;
-    let (cm, _) = users::find_or_create(tx, &order.purchaser).await?;
+    let company_id =
+        find_or_create_company(tx, &order.company, order.customer_number.as_deref()).await?;
+    let (cm, cm_created) = users::find_or_create(tx, &order.purchaser).await?;
     let number = format!("{}-{}", secret::digits(4), secret::digits(6));
     let (contract_id,): (i64,) = sqlx::query_as(
         "INSERT INTO contracts (number, order_number, company_id, status, support_level, \
@@ -453,6 +457,15 @@ async fn create_order(
     })?;
     // R35: an ADVANCED contract gets its Express Service ID with the order.
     crate::cloud::give_express_service_id(tx, contract_id, order.support_level).await?;
+
+    if cm_created {
+        // R32: this contract created the User ID, so its admins may correct a wrong address.
+        sqlx::query("UPDATE users SET created_by_contract = $1 WHERE id = $2")
+            .bind(contract_id)
+            .bind(cm.id)
+            .execute(&mut **tx)
+            .await?;
+    }
 
     // R2, R3: the purchaser is the Contract Manager and a Named User of every product; on
     // ADVANCED contracts the role makes them a Named Caller (see `members::Member::roles`).
@@ -531,6 +544,7 @@ async fn create_order(
                         seats: line.seats,
                     })
                     .collect(),
+                add_on: false,
             },
             idem_key: format!("order-processed:contract:{contract_id}"),
             contract_id: Some(contract_id),
@@ -552,14 +566,28 @@ async fn create_order(
         .ok_or_else(|| StoreError::Corrupt("contract vanished after insert".into()))
 }
 
-async fn find_or_create_company(tx: &mut Tx, name: &str) -> StoreResult<i64> {
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM companies WHERE lower(name) = lower($1) ORDER BY id LIMIT 1",
-    )
-    .bind(name)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some((id,)) = found {
+/// The company of an order (R30): the customer account its customer number names (created on
+/// its first order), or, without a number, a company of its own, so two customers with the
+/// same name never share one.
+async fn find_or_create_company(
+    tx: &mut Tx,
+    name: &str,
+    customer_number: Option<&str>,
+) -> StoreResult<i64> {
+    if let Some(number) = customer_number {
+        sqlx::query(
+            "INSERT INTO companies (name, customer_number, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(number)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+        let (id,): (i64,) = sqlx::query_as("SELECT id FROM companies WHERE customer_number = $1")
+            .bind(number)
+            .fetch_one(&mut **tx)
+            .await?;
         return Ok(id);
     }
     let (id,): (i64,) =
@@ -571,7 +599,11 @@ async fn find_or_create_company(tx: &mut Tx, name: &str) -> StoreResult<i64> {
     Ok(id)
 }
 
-async fn find_or_create_product(tx: &mut Tx, code: &str, name: &str) -> StoreResult<i64> {
+pub(crate) async fn find_or_create_product(
+    tx: &mut Tx,
+    code: &str,
+    name: &str,
+) -> StoreResult<i64> {
     sqlx::query("INSERT INTO products (code, name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(code)
         .bind(name)
@@ -584,53 +616,58 @@ async fn find_or_create_product(tx: &mut Tx, code: &str, name: &str) -> StoreRes
     Ok(id)
 }
 
-/// Provisions a PROCESSING contract (R19): it becomes ACTIVE and the Contract Manager is owed
-/// the Get Started email. Returns `false` when there was nothing to do (already provisioned).
+/// Provisions a PROCESSING contract (R19): [`roster_domain::lifecycle::provision`] decides on
+/// the locked snapshot (only PROCESSING becomes ACTIVE) and owes the CM Get Started; this writes
+/// its plan. Returns `false` when there was nothing to do (already provisioned).
 pub async fn provision(store: &Store, contract_id: i64) -> StoreResult<bool> {
     let mut tx = store.begin().await?;
-    let done = sqlx::query(
-        "UPDATE contracts SET status = 'ACTIVE' WHERE id = $1 AND status = 'PROCESSING'",
+    let Some(snap) = crate::change::load(
+        store.backend(),
+        &mut tx,
+        contract_id,
+        &roster_domain::change::Named::default(),
     )
-    .bind(contract_id)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
+    .await?
+    else {
         return Ok(false);
-    }
-    let contract = by_id(&mut *tx, contract_id)
+    };
+    let products = products(&mut *tx, contract_id)
         .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("contract {contract_id} vanished")))?;
-    let cm = manager(&mut *tx, contract_id).await?;
-    let products = products(&mut *tx, contract_id).await?;
+        .into_iter()
+        .map(|p| ProductRef {
+            name: p.product_name,
+            code: p.product_code,
+        })
+        .collect();
+    let Some(plan) = roster_domain::lifecycle::provision(&snap, products) else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE contracts SET status = 'ACTIVE' WHERE id = $1 AND status = 'PROCESSING'")
+        .bind(contract_id)
+        .execute(&mut *tx)
+        .await?;
+    let mut ids = Vec::new();
+    for e in plan.emails {
+        ids.extend(
+            emails::enqueue(
+                &mut tx,
+                NewEmail {
+                    email: e.email,
+                    idem_key: e.idem_key,
+                    contract_id: Some(contract_id),
+                    user_id: Some(e.user_id),
+                    recipient: e.recipient,
+                },
+            )
+            .await?,
+        );
+    }
     audit::record(
         &mut tx,
         Some(contract_id),
         &Actor::System,
         "contract.activated",
-        &json!({ "status": { "before": "PROCESSING", "after": "ACTIVE" } }),
-    )
-    .await?;
-    emails::enqueue(
-        &mut tx,
-        NewEmail {
-            email: Email::GetStarted {
-                contract_number: Some(contract.number),
-                company: contract.company_name,
-                first_name: cm.first_name.clone(),
-                role: StartedAs::Member(Role::ContractManager),
-                products: products
-                    .into_iter()
-                    .map(|p| ProductRef {
-                        name: p.product_name,
-                        code: p.product_code,
-                    })
-                    .collect(),
-            },
-            idem_key: format!("get-started:contract:{contract_id}:user:{}", cm.id),
-            contract_id: Some(contract_id),
-            user_id: Some(cm.id),
-            recipient: cm.email.clone(),
-        },
+        &json!({ "status": { "before": "PROCESSING", "after": "ACTIVE" }, "emails": ids }),
     )
     .await?;
     tx.commit().await?;

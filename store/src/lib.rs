@@ -5,12 +5,16 @@
 //! take an explicit transaction ([`Tx`]) so the caller decides what commits together, and the
 //! outbox rows for the jobs and emails a change causes are written in that same transaction.
 
+pub mod addons;
 pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod change;
 pub mod cloud;
+pub mod companies;
 pub mod contracts;
+pub mod corrections;
+pub mod email_changes;
 pub mod emails;
 pub mod error;
 pub mod members;

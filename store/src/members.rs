@@ -235,8 +235,9 @@ pub struct MemberFilter {
 
 /// One page of members matching `filter`, sorted by name, and the total that match.
 ///
-/// Filtering happens in one statement; access and coordination come from [`assemble`]'s one,
-/// so a page costs the same number of statements whatever its size.
+/// One statement: the filtered, sorted page with each member's seats and coordinated products
+/// (correlated `string_agg`, which SQLite has since 3.44 as PostgreSQL does) and the total, so
+/// a page costs one statement whatever its size (two for a page past the end, to count).
 pub async fn page(
     conn: &mut sqlx::AnyConnection,
     contract_id: i64,
@@ -279,8 +280,24 @@ pub async fn page(
             .map_or(0, |r| r.total),
         None => 0,
     };
-    let rows = rows.into_iter().map(|r| r.member).collect();
-    Ok((assemble(conn, contract_id, None, rows).await?, total))
+    // The seats held and the products coordinated came in the same statement.
+    let members = rows
+        .into_iter()
+        .map(|r| Member {
+            coordinates: parse_ids(&r.coordinated),
+            access: Access {
+                products: parse_ids(&r.held),
+                web_support: flag(r.member.web_support),
+                cloud_services: parse_cloud(&r.member.cloud_services),
+            },
+            row: r.member,
+        })
+        .collect();
+    Ok((members, total))
+}
+
+fn parse_ids(s: &str) -> BTreeSet<i64> {
+    s.split(',').filter_map(|x| x.trim().parse().ok()).collect()
 }
 
 #[derive(sqlx::FromRow)]
@@ -288,6 +305,10 @@ struct PageRow {
     #[sqlx(flatten)]
     member: MemberRow,
     total: i64,
+    /// The contract products the member holds, comma-separated.
+    held: String,
+    /// The contract products the member coordinates, comma-separated.
+    coordinated: String,
 }
 
 type FilterParams = (
@@ -310,7 +331,13 @@ async fn filtered(
         "SELECT m.contract_id, m.user_id, u.email, ",
         shown_names!(),
         ", m.status, m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \
-         m.created_at, COUNT(*) OVER () AS total \
+         m.created_at, COUNT(*) OVER () AS total, \
+         COALESCE((SELECT string_agg(CAST(pa.contract_product_id AS TEXT), ',') \
+                   FROM product_access pa \
+                   WHERE pa.contract_id = m.contract_id AND pa.user_id = m.user_id), '') AS held, \
+         COALESCE((SELECT string_agg(CAST(cp.id AS TEXT), ',') FROM contract_products cp \
+                   WHERE cp.contract_id = m.contract_id AND cp.coordinator_user_id = m.user_id), '') \
+                   AS coordinated \
          FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.contract_id = $1 \
          AND ($2 IS NULL OR m.status = $2) \
@@ -388,12 +415,22 @@ pub async fn advice_facts(
     conn: &mut sqlx::AnyConnection,
     contract_id: i64,
 ) -> StoreResult<roster_domain::advice::AdviceFacts> {
-    let (coordinators, pending): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM contract_products WHERE contract_id = $1 AND coordinator_user_id IS NOT NULL), \
-         (SELECT COUNT(*) FROM memberships WHERE contract_id = $1 AND status = 'PENDING')",
+    let (pending,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM memberships WHERE contract_id = $1 AND status = 'PENDING'",
     )
     .bind(contract_id)
     .fetch_one(&mut *conn)
+    .await?;
+    // Each product, and whether someone other than the CM coordinates it (R4).
+    let products: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT p.name, CASE WHEN cp.coordinator_user_id IS NULL OR EXISTS (SELECT 1 FROM memberships m \
+         WHERE m.contract_id = cp.contract_id AND m.user_id = cp.coordinator_user_id AND m.is_manager = 1) \
+         THEN 1 ELSE 0 END AS only_cm \
+         FROM contract_products cp JOIN products p ON p.id = cp.product_id \
+         WHERE cp.contract_id = $1 ORDER BY p.name",
+    )
+    .bind(contract_id)
+    .fetch_all(&mut *conn)
     .await?;
     let idle: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT u.first_name, u.last_name, p.name FROM product_access pa \
@@ -409,7 +446,12 @@ pub async fn advice_facts(
     .fetch_all(&mut *conn)
     .await?;
     Ok(roster_domain::advice::AdviceFacts {
-        has_coordinator: coordinators > 0,
+        products_only_cm_administers: products
+            .iter()
+            .filter(|(_, only)| *only == 1)
+            .map(|(n, _)| n.clone())
+            .collect(),
+        products: products.into_iter().map(|(n, _)| n).collect(),
         pending_members: pending,
         idle_admin_seats: idle
             .into_iter()

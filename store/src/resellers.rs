@@ -95,6 +95,8 @@ pub async fn add_user(
                     first_name: user.first_name.clone(),
                     role: StartedAs::Reseller,
                     products: Vec::new(),
+                    benefits: Vec::new(),
+                    admin: None,
                 },
                 idem_key: format!("get-started:reseller:{}:user:{}", reseller.id, user.id),
                 contract_id: None,

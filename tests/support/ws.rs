@@ -53,6 +53,12 @@ impl Socket {
             .expect("the socket takes a message");
     }
 
+    /// Sends `text` as one text message, whatever it holds.
+    pub async fn send_raw(&mut self, text: String) {
+        // The server may close the socket on reading it; that is the caller's to check.
+        let _ = self.0.send(Message::text(text)).await;
+    }
+
     /// The next JSON message, skipping pings; `None` when the server closed the socket.
     pub async fn next_json(&mut self) -> Option<Value> {
         while let Some(frame) = self.0.next().await {

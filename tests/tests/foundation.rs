@@ -435,7 +435,12 @@ async fn health_and_readiness_answer(backend: Backend) {
         "{text}"
     );
     assert!(text.contains("roster_jobs_pending "), "{text}");
-    let graphiql = reqwest::get(format!("{}/graphql", app.url)).await.unwrap();
+    let graphiql = reqwest::Client::new()
+        .get(format!("{}/graphql", app.url))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(graphiql.status(), 200);
     assert!(graphiql.text().await.unwrap().contains("graphiql"));
     app.stop().await;

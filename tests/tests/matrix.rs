@@ -102,6 +102,7 @@ async fn capability_matrix(backend: Backend) {
             "victim@mtx.example",
             "victim2@mtx.example",
             "victim3@mtx.example",
+            "victim4@mtx.example",
         ],
         json!(null),
     )
@@ -163,6 +164,7 @@ async fn capability_matrix(backend: Backend) {
     let victim = app.user_id("victim@mtx.example").await;
     let victim2 = app.user_id("victim2@mtx.example").await;
     let victim3 = app.user_id("victim3@mtx.example").await;
+    let victim4 = app.user_id("victim4@mtx.example").await;
     let acad = c.product("ACAD");
     let view = c.product("VIEW");
 
@@ -319,6 +321,25 @@ async fn capability_matrix(backend: Backend) {
             json!({ "i": { "supportCaseId": case_id, "approve": false } }),
             staff_only,
         ),
+        // Issue 16 (R31, R32).
+        (
+            "processAddOnOrder",
+            "mutation($i: ProcessAddOnOrderInput!) { processAddOnOrder(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "orderNumber": "MTX-AO-1", "products": [{ "productCode": "ACAD", "productName": "ACAD product", "seats": 1 }] } }),
+            staff_only,
+        ),
+        (
+            "setSeatCount",
+            "mutation($i: SetSeatCountInput!) { setSeatCount(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractProductId": acad, "seats": 12 } }),
+            staff_only,
+        ),
+        (
+            "correctMember",
+            "mutation($i: CorrectMemberInput!) { correctMember(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "contractId": c.id, "userId": victim4, "firstName": "Victor" } }),
+            admin_all_sc,
+        ),
         // Added for R34 and R36 (issue 17).
         (
             "addSupportCaseComment",
@@ -355,6 +376,34 @@ async fn capability_matrix(backend: Backend) {
                 );
             }
             cases_run += 1;
+        }
+    }
+
+    // R33: viewerCan says, without trying, what trying the matching mutation answered.
+    const CAN: &str = "query($n: String!) { contract(number: $n) { viewerCan { manageMembers manageCoordinators manageNamedCallers manageResellerAccess openCases } } }";
+    let pairs = [
+        ("manageMembers", "correctMember"),
+        ("manageMembers", "removeUser"),
+        ("manageCoordinators", "assignSoftwareCoordinator"),
+        ("manageNamedCallers", "addNamedCallers"),
+        ("manageResellerAccess", "setResellerCaseAccess"),
+        ("openCases", "createSupportCase"),
+    ];
+    for (i, actor) in ACTORS.iter().enumerate() {
+        if *actor == "anonymous" {
+            continue;
+        }
+        let resp = app
+            .gql(tokens[actor].as_deref(), CAN, json!({ "n": c.number }))
+            .await;
+        let can = &resp["data"]["contract"]["viewerCan"];
+        for (flag, op) in pairs {
+            let (_, _, _, answers) = operations.iter().find(|o| o.0 == op).unwrap();
+            assert_eq!(
+                can[flag].as_bool().unwrap_or(false),
+                answers[i] == Allowed,
+                "{actor}: viewerCan.{flag} against {op}: {resp}"
+            );
         }
     }
 

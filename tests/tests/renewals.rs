@@ -113,9 +113,15 @@ async fn r20_a_missed_run_is_caught_up_once_and_never_stale(backend: Backend) {
     let subjects = notices(&app, "late@ren.example").await;
     assert_eq!(subjects.len(), 1, "{subjects:?}");
     assert!(
-        subjects[0].contains("30 days"),
-        "the 30-day notice, the 45-day one skipped: {subjects:?}"
+        subjects[0].contains("10 days"),
+        "the 30-day notice (the 45-day one skipped), stating the real days left: {subjects:?}"
     );
+    let (key,): (String,) =
+        sqlx::query_as("SELECT idem_key FROM emails WHERE kind = 'renewal-notice'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert!(key.ends_with(":days:30"), "{key}");
     app.stop().await;
 }
 
@@ -136,7 +142,8 @@ async fn r20_notice_wording_fits_the_renewal_kind(backend: Backend) {
     let placed = app.staff(PROCESS_ORDER, json!({ "input": input })).await;
     assert_eq!(placed["processOrder"]["userErrors"], json!([]));
     app.drain().await;
-    run_pass(&app.store, before(END, 45)).await.unwrap();
+    // R20: an annual AUTO contract's one reminder goes out 30 days before its end.
+    run_pass(&app.store, before(END, 30)).await.unwrap();
     app.drain().await;
     let auto = &app.mails_to("auto@ren.example", "renewal-notice").await[0];
     assert!(auto.text.contains("renews by itself"), "{}", auto.text);

@@ -72,6 +72,45 @@ async fn check(backend: Backend) {
         "a members page costs the same whatever its size"
     );
 
+    // The contract page an SPA asks for, as its CM (issue 14): at most 4 statements including
+    // authentication (the session cached after the first request: a fresh session costs one
+    // more), whatever the number of members.
+    const PAGE: &str = "query($n: String!) { contract(number: $n) { number status term { startDate endDate billingPeriod } company { name } products { productCode productName seats seatsAssigned } members(first: 50) { totalCount edges { node { user { email firstName lastName } roles status } } } } }";
+    let small = app
+        .contract_without_worker("STMT-S", "cm@stmt.example", &[("ACAD", 5)])
+        .await;
+    let fresh = app.session_for("cm@stmt.example").await;
+    let before = STATEMENTS.load(Ordering::SeqCst);
+    let data = app
+        .data(Some(&fresh), PAGE, json!({ "n": small.number }))
+        .await;
+    let cold = STATEMENTS.load(Ordering::SeqCst) - before;
+    assert_eq!(
+        data["contract"]["members"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let one_member = statements_for(&app, &fresh, PAGE, json!({ "n": small.number })).await;
+    let many = statements_for(&app, &fresh, PAGE, json!({ "n": c.number })).await;
+    eprintln!(
+        "{backend:?}: contract page, 1 member: {one_member} statements ({cold} with a session \
+         not yet cached), 50 of 121 members: {many}"
+    );
+    assert_eq!(
+        one_member, many,
+        "a contract page costs the same whatever its size"
+    );
+    assert!(
+        many <= 4,
+        "at most 4 statements per contract page including authentication, got {many}"
+    );
+    assert!(
+        cold <= many + 1,
+        "a fresh session costs one statement: {cold}"
+    );
+
     // One change = one snapshot (3 statements), its writes, and no reload unless the client
     // asks for it (issue 13: 33 and 39 statements before the change pipeline).
     const SET_ACCESS_ONLY: &str = "mutation($input: SetUserAccessInput!) { setUserAccess(input: $input) { userErrors { code message } } }";

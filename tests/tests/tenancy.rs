@@ -238,6 +238,9 @@ struct Contract {
     reseller: Option<usize>,
     products: Vec<Product>,
     cm: usize,
+    /// The customer number its order carried (R30): contracts with the same one are one
+    /// company, whose CMs read each other's contracts.
+    customer: Option<String>,
     members: BTreeMap<usize, Membership>,
     /// View Cases rows that exist (R18; a row is written only when the value changes).
     reseller_view: BTreeMap<usize, bool>,
@@ -329,9 +332,15 @@ impl World {
         let reseller_views_cases = self.people[p]
             .reseller
             .is_some_and(|r| c.reseller_view.get(&r) == Some(&true));
+        let company_manager = c.customer.is_some()
+            && self
+                .contracts
+                .iter()
+                .any(|o| o.customer == c.customer && o.cm == p);
         let base = Standing {
             support_level: Some(c.support),
             reseller_views_cases,
+            company_manager,
             ..Standing::default()
         };
         let Some(m) = c.members.get(&p) else {
@@ -469,6 +478,12 @@ impl Builder<'_> {
             .collect();
         let cm_email = self.world.people[cs.cm].email.clone();
         let company = format!("Company {}", cs.company);
+        // Every other company is a customer account with a number (R30); the rest share a
+        // name but are companies of their own.
+        let customer = cs
+            .company
+            .is_multiple_of(2)
+            .then(|| format!("CUST-{}", cs.company));
         let reseller = cs
             .reseller
             .and_then(|r| self.world.resellers.get(r))
@@ -487,6 +502,7 @@ impl Builder<'_> {
                     "startDate": "2026-01-01",
                     "endDate": "2027-01-01",
                     "resellerId": reseller,
+                    "customerNumber": customer,
                     "products": lines,
                 } }),
             )
@@ -534,6 +550,7 @@ impl Builder<'_> {
             reseller: cs.reseller.filter(|r| *r < self.world.resellers.len()),
             products,
             cm: cs.cm,
+            customer,
             members: BTreeMap::new(),
             reseller_view: BTreeMap::new(),
             cases: vec![],
@@ -956,6 +973,8 @@ impl Checker {
 const CONTRACT_FIELDS: &str = "fragment F on Contract {
   id number status supportLevel renewalKind term { startDate billingPeriod } namedCallerLimit
   company { name } reseller { id } contractManager { email }
+  viewerCan { manageMembers manageCoordinators manageNamedCallers manageResellerAccess renew viewSecrets openCases }
+  viewerMembership { user { email } }
   products { id productCode serialNumber productKey seats seatsAssigned
     softwareCoordinator { email } effectiveSoftwareCoordinator { email } }
   members(first: 100) { totalCount pageInfo { hasNextPage } edges { node { user { email } roles
@@ -998,8 +1017,10 @@ impl World {
         let allows = |a: &Action| decide(actor.principal, st.as_ref(), a).is_allowed();
         let label = |what: &str| format!("{} reading {} via {at}: {what}", actor.label, c.number);
         let is_member = st.as_ref().is_some_and(|s| s.member);
+        // R30: the CM of another contract of the company reads the details, seats and admins.
+        let company_reader = !is_member && st.as_ref().is_some_and(|s| s.company_manager);
         // R18: a reseller's user reading cases sees number, company and products only.
-        let sees_details = actor.principal == Principal::Staff || is_member;
+        let sees_details = actor.principal == Principal::Staff || is_member || company_reader;
         let view_members = allows(&Action::ViewMembers);
         let view_cases = allows(&Action::ViewCases);
         let secrets = |id: i64| {
@@ -1069,8 +1090,39 @@ impl World {
         ck.eq(
             || label("contractManager"),
             v["contractManager"]["email"].as_str(),
-            (view_members || is_member).then(|| self.email(c.cm)),
+            (view_members || is_member || company_reader).then(|| self.email(c.cm)),
         );
+        // R33: what the viewer may do is the policy's answer to each mutation's action.
+        if actor.principal != Principal::Anonymous {
+            let can = roster_domain::policy::viewer_can(
+                actor.principal,
+                st.as_ref(),
+                c.products.iter().map(|p| p.id),
+            );
+            ck.eq(
+                || label("viewerCan"),
+                v["viewerCan"].clone(),
+                json!({
+                    "manageMembers": allows(&Action::ManageContractSettings),
+                    "manageCoordinators": allows(&Action::AssignCoordinator),
+                    "manageNamedCallers": allows(&Action::ManageContractSettings),
+                    "manageResellerAccess": allows(&Action::ManageContractSettings),
+                    "renew": allows(&Action::ManageBilling),
+                    "viewSecrets": c.products.iter().any(|p| secrets(p.id)),
+                    "openCases": allows(&Action::OpenCase),
+                }),
+            );
+            ck.eq(
+                || label("viewerCan (domain)"),
+                can.view_secrets,
+                c.products.iter().any(|p| secrets(p.id)),
+            );
+            ck.eq(
+                || label("viewerMembership"),
+                v["viewerMembership"]["user"]["email"].as_str(),
+                actor.person.filter(|_| is_member).map(|p| self.email(p)),
+            );
+        }
 
         // Products: all of them for everyone who sees the contract; secrets per R7.
         let products = v["products"].as_array().cloned().unwrap_or_default();
@@ -1087,10 +1139,13 @@ impl World {
             ck.case();
             let l = |f: &str| label(&format!("{} {f}", p.code));
             ck.part(|| l("id"), pv["id"].as_str(), Some(p.gid.as_str()));
-            for f in ["serialNumber", "productKey", "seats", "seatsAssigned"] {
+            for f in ["serialNumber", "productKey"] {
                 ck.part(|| l(f), !pv[f].is_null(), allowed);
             }
-            if allowed {
+            for f in ["seats", "seatsAssigned"] {
+                ck.part(|| l(f), !pv[f].is_null(), allowed || company_reader);
+            }
+            if allowed || company_reader {
                 ck.part(|| l("seats"), pv["seats"].as_i64(), Some(p.seats));
                 ck.part(
                     || l("seatsAssigned"),
@@ -1339,19 +1394,84 @@ fn edges_list(v: &Value) -> Vec<&Value> {
 /// Reads everything as `actor` and compares it with the model.
 async fn check_actor(app: &TestApp, world: &World, actor: &Actor, ck: &mut Checker) {
     let token = actor.token.as_deref();
-    let visible: BTreeSet<&str> = world
+    let all_visible: BTreeSet<&str> = world
         .contracts
         .iter()
         .filter(|c| world.visible(actor, c))
         .map(|c| c.number.as_str())
         .collect();
+    // The lists hold the actor's own contracts; another CM's contract of the company is read
+    // by number and through `viewer.companies` (R30).
+    let visible: BTreeSet<&str> = world
+        .contracts
+        .iter()
+        .filter(|c| {
+            world.visible(actor, c)
+                && world
+                    .standing(actor, c)
+                    .is_none_or(|s| s.member || s.reseller_views_cases)
+        })
+        .map(|c| c.number.as_str())
+        .collect();
+    // R30: viewer.companies, the companies where the actor is a CM, with all their contracts.
+    if let (Some(p), Principal::User) = (actor.person, actor.principal) {
+        let key = |c: &Contract| c.customer.clone().unwrap_or_else(|| c.number.clone());
+        let companies: BTreeSet<String> = world
+            .contracts
+            .iter()
+            .filter(|c| c.cm == p)
+            .map(key)
+            .collect();
+        let want: BTreeSet<&str> = world
+            .contracts
+            .iter()
+            .filter(|c| companies.contains(&key(c)))
+            .map(|c| c.number.as_str())
+            .collect();
+        let resp = app
+            .gql(
+                token,
+                "{ viewer { companies { contracts(first: 100) { edges { node { number } } } } } }",
+                json!({}),
+            )
+            .await;
+        let list = resp["data"]["viewer"]["companies"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        ck.eq(
+            || format!("{}: viewer.companies count: {resp}", actor.label),
+            list.len(),
+            companies.len(),
+        );
+        let got: BTreeSet<String> = list
+            .iter()
+            .flat_map(|co| {
+                edges(&co["contracts"])
+                    .into_iter()
+                    .filter_map(|n| n["number"].as_str())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        ck.eq(
+            || format!("{}: viewer.companies contracts", actor.label),
+            got,
+            want.iter().map(|s| s.to_string()).collect(),
+        );
+        ck.eq(
+            || format!("{}: every company contract is readable", actor.label),
+            want.is_subset(&all_visible),
+            true,
+        );
+    }
 
-    // 1. viewer.contracts and contracts (standings loaded in bulk).
-    let doc = format!(
-        "{{ viewer {{ contracts(first: 100) {{ totalCount edges {{ node {{ number }} }} }} }} \
-         contracts(first: 100) {{ totalCount edges {{ node {{ ...F }} }} }} }} {CONTRACT_FIELDS}"
-    );
-    let resp = app.gql(token, &doc, json!({})).await;
+    // 1. viewer.contracts and contracts (standings loaded in bulk). Each contract of the list
+    // is then read whole one page at a time: a page of 100 contracts each with its pages of
+    // members, cases and log would be refused by the complexity limit, which counts `first`.
+    let doc = "{ viewer { contracts(first: 100) { totalCount edges { node { number } } } } \
+         contracts(first: 100) { totalCount edges { cursor node { number } } } }";
+    let resp = app.gql(token, doc, json!({})).await;
     if actor.principal == Principal::Anonymous {
         ck.eq(
             || "anonymous reading contracts".to_string(),
@@ -1387,7 +1507,27 @@ async fn check_actor(app: &TestApp, world: &World, actor: &Actor, ck: &mut Check
             data["contracts"]["totalCount"].as_u64(),
             Some(visible.len() as u64),
         );
-        for node in nodes {
+        let page = format!(
+            "query($after: String) {{ contracts(first: 1, after: $after) {{ edges {{ node {{ ...F }} }} }} }} {CONTRACT_FIELDS}"
+        );
+        let mut whole = Vec::new();
+        let mut after = Value::Null;
+        for edge in data["contracts"]["edges"].as_array().into_iter().flatten() {
+            let resp = app.gql(token, &page, json!({ "after": after })).await;
+            ck.eq(
+                || {
+                    format!(
+                        "{}: errors reading a page of contracts: {resp}",
+                        actor.label
+                    )
+                },
+                resp.get("errors").is_none(),
+                true,
+            );
+            whole.push(resp["data"]["contracts"]["edges"][0]["node"].clone());
+            after = edge["cursor"].clone();
+        }
+        for node in &whole {
             let Some(ci) = world
                 .contracts
                 .iter()
@@ -1399,37 +1539,31 @@ async fn check_actor(app: &TestApp, world: &World, actor: &Actor, ck: &mut Check
         }
     }
 
-    // 2. contract(number:) for every contract of the world (one standing each).
-    let mut doc = String::from("{ ");
+    // 2. contract(number:) for every contract of the world (one standing each), one request
+    // each (the complexity limit counts every page a contract's fields may return).
+    let doc =
+        format!("query($n: String!) {{ c: contract(number: $n) {{ ...F }} }} {CONTRACT_FIELDS}");
     for (i, c) in world.contracts.iter().enumerate() {
-        doc.push_str(&format!(
-            "c{i}: contract(number: \"{}\") {{ ...F }} ",
-            c.number
-        ));
-    }
-    doc.push_str("} ");
-    doc.push_str(CONTRACT_FIELDS);
-    let resp = app.gql(token, &doc, json!({})).await;
-    if actor.principal == Principal::Anonymous {
+        let resp = app.gql(token, &doc, json!({ "n": c.number })).await;
+        if actor.principal == Principal::Anonymous {
+            ck.eq(
+                || "anonymous reading a contract by number".to_string(),
+                resp["errors"][0]["extensions"]["code"].as_str(),
+                Some("UNAUTHENTICATED"),
+            );
+            return;
+        }
         ck.eq(
-            || "anonymous reading a contract by number".to_string(),
-            resp["errors"][0]["extensions"]["code"].as_str(),
-            Some("UNAUTHENTICATED"),
+            || {
+                format!(
+                    "{}: errors reading contract {} by number: {resp}",
+                    actor.label, c.number
+                )
+            },
+            resp.get("errors").is_none(),
+            true,
         );
-        return;
-    }
-    ck.eq(
-        || {
-            format!(
-                "{}: errors reading contracts by number: {resp}",
-                actor.label
-            )
-        },
-        resp.get("errors").is_none(),
-        true,
-    );
-    for (i, c) in world.contracts.iter().enumerate() {
-        let v = &resp["data"][format!("c{i}")];
+        let v = &resp["data"]["c"];
         let shown = world.visible(actor, c);
         ck.eq(
             || format!("{}: contract(number: {}) found", actor.label, c.number),
@@ -1707,6 +1841,27 @@ fn attempts(world: &World, actor: &Actor, ci: usize) -> Vec<Attempt> {
             vars: json!({ "contractId": cid }),
             action: Action::ManageBilling,
             user_only: true,
+        }, // Issue 16 (R31, R32).
+        Attempt {
+            name: "correctMember",
+            doc: "mutation($i: CorrectMemberInput!) { correctMember(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "userId": uid, "email": "fixed@outside.example" }),
+            action: Action::CorrectMember,
+            user_only: true,
+        },
+        Attempt {
+            name: "processAddOnOrder",
+            doc: "mutation($i: ProcessAddOnOrderInput!) { processAddOnOrder(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractId": cid, "orderNumber": "OUTSIDE-1", "products": [{ "productCode": "HACK", "productName": "Hack", "seats": 100 }] }),
+            action: Action::ProcessAddOnOrder,
+            user_only: false,
+        },
+        Attempt {
+            name: "setSeatCount",
+            doc: "mutation($i: SetSeatCountInput!) { setSeatCount(input: $i) { userErrors { code field message } } }",
+            vars: json!({ "contractProductId": p0, "seats": 100000 }),
+            action: Action::SetSeatCount,
+            user_only: false,
         },
     ];
     // Staff-only mutations on the contract's cases (a CM change first, if there is one).

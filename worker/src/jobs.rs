@@ -296,7 +296,7 @@ async fn compose_and_send(deps: &Deps, row: &emails::EmailRow) -> Result<String,
                 company: c.company_name,
                 end_date: *c.end_date,
                 renewal_kind: c.renewal_kind,
-                reseller_name: reseller.map_or_else(|| "your reseller".into(), |r| r.name),
+                reseller_name: reseller.map(|r| r.name),
                 reseller_contact,
             })
         }
@@ -311,10 +311,46 @@ async fn compose_and_send(deps: &Deps, row: &emails::EmailRow) -> Result<String,
         }
         _ => None,
     };
+    // R20: a notice states the real days left (owed with it; rows owed before it was, now).
+    let mut email = email;
+    if let Email::RenewalNotice {
+        term_end,
+        days_left: days_left @ None,
+        ..
+    } = &mut email
+    {
+        *days_left = Some(roster_domain::lifecycle::days_left(
+            chrono::Utc::now().date_naive(),
+            *term_end,
+        ));
+    }
+    // R32: the confirmation link's token is issued as the email goes out, like an activation
+    // link's, so the plain token exists only in the email.
+    let confirm_link = match &email {
+        Email::EmailChange {
+            confirmed: false,
+            change_id,
+            ..
+        } => {
+            let token = issue_email_change_token(deps, *change_id)
+                .await
+                .map_err(|e| SendError::Transient(e.to_string()))?;
+            match token {
+                Some(token) => Some(format!("{}/confirm-email?token={token}", deps.public_url)),
+                None => {
+                    return Err(SendError::Permanent(
+                        "email change no longer pending".into(),
+                    ));
+                }
+            }
+        }
+        _ => None,
+    };
     let facts = SendFacts {
         email: row.recipient.clone(),
         sign_in_link: format!("{}/sign-in", deps.public_url),
         activation_link,
+        confirm_link,
         first_name: recipient.as_ref().map(|u| u.first_name.clone()),
         contract,
     };
@@ -351,6 +387,17 @@ async fn compose_and_send(deps: &Deps, row: &emails::EmailRow) -> Result<String,
 async fn issue_token(deps: &Deps, user_id: i64) -> roster_store::StoreResult<String> {
     let mut tx = deps.store.begin().await?;
     let token = auth::issue_activation_token(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// A fresh token for a pending email change (R32); `None` when it was confirmed or replaced.
+async fn issue_email_change_token(
+    deps: &Deps,
+    change_id: i64,
+) -> roster_store::StoreResult<Option<String>> {
+    let mut tx = deps.store.begin().await?;
+    let token = roster_store::email_changes::issue_token(&mut tx, change_id).await?;
     tx.commit().await?;
     Ok(token)
 }

@@ -8,6 +8,7 @@ pub mod held;
 pub mod jobs;
 pub mod mail;
 pub mod relay;
+pub mod samples;
 pub mod templates;
 
 use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff as _};

@@ -402,7 +402,7 @@ impl CasesMutation {
             Gate::Refused(e) => return Ok(case_payload(e)),
         };
         let today = chrono::Utc::now().date_naive();
-        match roster_store::renewals::renew_by_hand(auth, today).await {
+        match roster_store::renewals::renew_by_hand(&c.store, auth, today).await {
             Ok(row) => {
                 c.committed(Event::ContractChanged {
                     contract_id: row.id,
@@ -542,6 +542,8 @@ impl CasesMutation {
             Err(e) => return Ok(refused(one(e))),
         };
         let user = resellers::add_user(&c.store, &c.actor(), &reseller, &person).await?;
+        // Now a reseller's user: what their sessions may see changed.
+        c.sessions.forget_user(user.id).await;
         c.wake.notify_one();
         Ok(ResellerPayload {
             reseller: Some(reseller.into()),

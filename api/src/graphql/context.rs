@@ -21,6 +21,8 @@ pub struct Shared {
     pub throttle: Arc<crate::throttle::Throttle>,
     /// R35: the support phone numbers (configuration).
     pub support_phones: Arc<Vec<String>>,
+    /// Who bearer tokens name, cached (see [`crate::sessions`]).
+    pub sessions: Arc<crate::sessions::SessionCache>,
 }
 
 /// The request's actor and the shared state.
@@ -40,6 +42,8 @@ pub struct Ctx {
     pub client: Option<std::net::IpAddr>,
     /// R35: the support phone numbers (configuration).
     pub support_phones: Arc<Vec<String>>,
+    /// Who bearer tokens name, cached: a change to a user's sessions or row forgets them.
+    pub sessions: Arc<crate::sessions::SessionCache>,
 }
 
 impl Ctx {
@@ -62,6 +66,7 @@ impl Ctx {
             throttle: shared.throttle.clone(),
             client: None,
             support_phones: shared.support_phones.clone(),
+            sessions: shared.sessions.clone(),
         }
     }
 

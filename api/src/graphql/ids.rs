@@ -53,7 +53,8 @@ pub fn decode_any(id: &str) -> Option<(Kind, i64)> {
     let (kind, num) = raw.split_once(':')?;
     let kind = Kind::ALL.into_iter().find(|k| k.as_str() == kind)?;
     let num: i64 = num.parse().ok()?;
-    (num > 0).then_some((kind, num))
+    // One form only: `Contract:01` and `Contract:+1` do not name Contract 1.
+    (num > 0 && encode(kind, num).0 == id).then_some((kind, num))
 }
 
 /// Decodes a global ID that must be of `kind`.
@@ -75,5 +76,12 @@ mod tests {
         assert_eq!(decode(Kind::User, &id), None);
         assert_eq!(decode_any("not base64!"), None);
         assert_eq!(decode_any(&URL_SAFE_NO_PAD.encode("Contract:-1")), None);
+        for other in ["Contract:01", "Contract:+1", "Contract: 1", "Contract:1 "] {
+            assert_eq!(decode_any(&URL_SAFE_NO_PAD.encode(other)), None, "{other}");
+        }
+        // Padded base64 of the same text is another form, too.
+        let padded = base64::engine::general_purpose::URL_SAFE.encode("Contract:1");
+        assert_ne!(padded, encode(Kind::Contract, 1).0);
+        assert_eq!(decode_any(&padded), None);
     }
 }

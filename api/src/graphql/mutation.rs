@@ -60,6 +60,9 @@ pub struct ProcessOrderInput {
     pub end_date: Date,
     pub reseller_id: Option<ID>,
     pub products: Vec<OrderLineInput>,
+    /// The vendor's account number of the customer (R30): orders with the same one belong to
+    /// one company; without one, the order is a company of its own.
+    pub customer_number: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -186,6 +189,7 @@ impl CoreMutation {
                     )
                 })
                 .collect(),
+            customer_number: input.customer_number.as_deref(),
         });
         let order = match order {
             Ok(o) => o,
@@ -226,11 +230,12 @@ impl CoreMutation {
             )),
             ..SignInPayload::default()
         };
-        if !c.throttle.attempt(c.client) || !c.throttle.account_open(input.email.trim()) {
+        if !c.throttle.attempt(c.client).await || !c.throttle.account_open(input.email.trim()).await
+        {
             return Ok(throttled());
         }
         if input.password.len() > 256 {
-            c.throttle.failed(input.email.trim());
+            c.throttle.failed(input.email.trim()).await;
             return Ok(invalid());
         }
         let user = match roster_domain::Email::parse(&input.email) {
@@ -244,7 +249,7 @@ impl CoreMutation {
             .unwrap_or_else(|| passwords::DUMMY_HASH.clone());
         let ok = passwords::verify(input.password, stored).await?;
         let Some(user) = user.filter(|u| ok && u.is_activated()) else {
-            c.throttle.failed(input.email.trim());
+            c.throttle.failed(input.email.trim()).await;
             return Ok(invalid());
         };
         let token = start_session(c, user.id).await?;
@@ -262,7 +267,7 @@ impl CoreMutation {
         input: ActivateAccountInput,
     ) -> Result<SignInPayload> {
         let c = ctx.data_unchecked::<Ctx>();
-        if !c.throttle.attempt(c.client) {
+        if !c.throttle.attempt(c.client).await {
             return Ok(SignInPayload {
                 user_errors: refused(DomainError::new(
                     UserErrorCode::TooManyAttempts,
@@ -296,6 +301,7 @@ impl CoreMutation {
         users::record_sign_in(&mut tx, user_id).await?;
         let token = auth::create_session(&mut tx, user_id).await?;
         tx.commit().await?;
+        c.sessions.forget_user(user_id).await;
         let user = users::by_id(c.store.pool(), user_id).await?;
         Ok(SignInPayload {
             token: Some(token),
@@ -310,6 +316,10 @@ impl CoreMutation {
         c.require_user()?;
         let token = c.token.as_deref().unwrap_or_default();
         let signed_out = auth::revoke_session(c.store.pool(), token).await?;
+        // Ended in every process before the answer leaves (see `crate::sessions`).
+        if let Some(user) = &c.user {
+            c.sessions.forget_user(user.id).await;
+        }
         Ok(SignOutPayload {
             signed_out,
             user_errors: vec![],
@@ -349,6 +359,7 @@ impl CoreMutation {
         auth::revoke_other_sessions(&mut tx, user.id, c.token.as_deref().unwrap_or_default())
             .await?;
         tx.commit().await?;
+        c.sessions.forget_user(user.id).await;
         Ok(ChangePasswordPayload {
             user: Some(User(user)),
             user_errors: vec![],
@@ -364,6 +375,7 @@ impl CoreMutation {
         let c = ctx.data_unchecked::<Ctx>();
         let user = c.require_user()?;
         users::accept_terms(c.store.pool(), user.id, input.kind.into()).await?;
+        c.sessions.forget_user(user.id).await;
         let user = users::by_id(c.store.pool(), user.id).await?;
         Ok(UserPayload {
             user: user.map(|u| User(Arc::new(u))),
@@ -391,6 +403,7 @@ impl CoreMutation {
             Err(e) => return Ok(refuse(e)),
         };
         users::update_profile(c.store.pool(), user.id, &person).await?;
+        c.sessions.forget_user(user.id).await;
         let user = users::by_id(c.store.pool(), user.id).await?;
         Ok(UserPayload {
             user: user.map(|u| User(Arc::new(u))),
@@ -404,6 +417,8 @@ async fn start_session(c: &Ctx, user_id: i64) -> Result<String> {
     users::record_sign_in(&mut tx, user_id).await?;
     let token = auth::create_session(&mut tx, user_id).await?;
     tx.commit().await?;
+    // The first sign-in changes the user's row that other sessions may have cached.
+    c.sessions.forget_user(user_id).await;
     Ok(token)
 }
 

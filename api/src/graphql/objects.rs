@@ -21,11 +21,70 @@ use roster_store::users::UserRow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// A customer organisation.
-#[derive(SimpleObject, Clone, Debug)]
+/// A customer organisation: the vendor's customer account (R30).
+#[derive(Clone, Debug)]
 pub struct Company {
-    pub id: ID,
+    pub pk: i64,
     pub name: String,
+}
+
+#[Object]
+impl Company {
+    async fn id(&self) -> ID {
+        ids::encode(Kind::Company, self.pk)
+    }
+    async fn name(&self) -> &str {
+        &self.name
+    }
+    /// Every contract of the company (R30), for staff and for the Contract Manager of any of
+    /// them; `null` for anyone else. Each contract resolves its fields as the caller may see
+    /// them: a CM reads the others' number, status, term, products, seats and admins.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn contracts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Option<Connection<String, Contract, ConnectionFields>>> {
+        let c = ctx.data_unchecked::<Ctx>();
+        let (limit, after_id) = page_args(Paging::Contracts, first, after.as_deref())?;
+        let pool = c.store.pool();
+        let reads = match (c.principal, &c.user) {
+            (Principal::Staff, _) => true,
+            (Principal::User, Some(user)) => {
+                roster_store::companies::is_manager_in(pool, user.id, self.pk).await?
+            }
+            _ => false,
+        };
+        if !reads {
+            return Ok(None);
+        }
+        let (rows, total) =
+            roster_store::companies::contracts(pool, self.pk, after_id, limit + 1).await?;
+        let mut standings = match &c.user {
+            Some(user) => {
+                let mut conn = pool.acquire().await?;
+                contracts::standings(&mut conn, user, &rows).await?
+            }
+            None => Default::default(),
+        };
+        let nodes = rows
+            .into_iter()
+            .filter_map(|row| {
+                let standing = standings.remove(&row.id);
+                decide(c.principal, standing.as_ref(), &Action::ViewContract)
+                    .is_allowed()
+                    .then(|| (row.id, Contract::with_standing(row, standing)))
+            })
+            .collect::<Vec<_>>();
+        Ok(Some(connection(
+            Paging::Contracts,
+            nodes,
+            limit,
+            after_id > 0,
+            total,
+        )))
+    }
 }
 
 /// A contract term.
@@ -150,13 +209,14 @@ impl Contract {
     }
     async fn company(&self) -> Company {
         Company {
-            id: ids::encode(Kind::Company, self.row.company_id),
+            pk: self.row.company_id,
             name: self.row.company_name.clone(),
         }
     }
     /// The Contract Manager (R2).
     async fn contract_manager(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        if !self.allows(ctx, &Action::ViewMembers) && !self.is_member(ctx) {
+        if !self.allows(ctx, &Action::ViewMembers) && !self.is_member(ctx) && !self.company_reader()
+        {
             return Ok(None);
         }
         let store = &ctx.data_unchecked::<Ctx>().store;
@@ -180,12 +240,14 @@ impl Contract {
                     row: Arc::new(row),
                     secrets,
                     people: !self.reader_only(),
+                    seats: secrets || self.company_reader(),
                 }
             })
             .collect())
     }
     /// Members, sorted by name, filtered and searched by name or email (R21, R27); admins
     /// only (`null` for others).
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -197,7 +259,7 @@ impl Contract {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
-        let (limit, offset) = page_args(first, after.as_deref())?;
+        let (limit, offset) = page_args(Paging::Members, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let support = self.row.support_level;
         let contract_products = filter.contract_product_ids.as_ref().map(|ids_in| {
@@ -240,11 +302,18 @@ impl Contract {
             .enumerate()
             .map(|(i, m)| (offset + i as i64 + 1, m))
             .collect();
-        Ok(Some(connection(nodes, limit, offset > 0, total)))
+        Ok(Some(connection(
+            Paging::Members,
+            nodes,
+            limit,
+            offset > 0,
+            total,
+        )))
     }
 
     /// Every change to roles, access, Named Callers and contract state, newest first (R25);
     /// admins only (`null` for others).
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -255,7 +324,7 @@ impl Contract {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
-        let (limit, after_id) = page_args(first, after.as_deref())?;
+        let (limit, after_id) = page_args(Paging::AuditLog, first, after.as_deref())?;
         let before = if after_id > 0 { after_id } else { i64::MAX };
         let filter = filter.unwrap_or_default();
         let actor = match &filter.actor {
@@ -301,12 +370,19 @@ impl Contract {
                 (r.id, entry)
             })
             .collect();
-        Ok(Some(connection(nodes, limit, after_id > 0, total)))
+        Ok(Some(connection(
+            Paging::AuditLog,
+            nodes,
+            limit,
+            after_id > 0,
+            total,
+        )))
     }
 
     /// The contract's cases, newest first, searched by submission date range, keyword, case ID
     /// and "only mine" (R17); for members who may use Web Support, staff, and resellers with
     /// View Cases (R18). `null` for others.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn support_cases(
         &self,
         ctx: &Context<'_>,
@@ -361,6 +437,7 @@ impl Contract {
     }
 
     /// Every email the contract caused and how its delivery went, newest first; admins only.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn emails(
         &self,
         ctx: &Context<'_>,
@@ -370,7 +447,7 @@ impl Contract {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
-        let (limit, after_id) = page_args(first, after.as_deref())?;
+        let (limit, after_id) = page_args(Paging::Emails, first, after.as_deref())?;
         let before = if after_id > 0 { after_id } else { i64::MAX };
         let store = &ctx.data_unchecked::<Ctx>().store;
         let rows = roster_store::emails::for_contract(store.pool(), self.row.id, before, limit + 1)
@@ -393,10 +470,54 @@ impl Contract {
                 (e.id, node)
             })
             .collect();
-        Ok(Some(connection(nodes, limit, after_id > 0, total)))
+        Ok(Some(connection(
+            Paging::Emails,
+            nodes,
+            limit,
+            after_id > 0,
+            total,
+        )))
     }
 
     /// Designated Named Callers allowed (R13): max(2, floor(seats / 10)) on ADVANCED, 0 on BASIC.
+    /// The order number that created the contract; `null` for whoever reads only (resellers,
+    /// R18; the company's other CMs, R30).
+    async fn order_number(&self) -> Option<&str> {
+        (!self.reader_only() && !self.company_reader()).then_some(self.row.order_number.as_str())
+    }
+    /// The viewer's own membership: roles, access, status, Named Caller standing (R33);
+    /// `null` when the viewer is not a member.
+    async fn viewer_membership(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        let c = ctx.data_unchecked::<Ctx>();
+        let (Some(user), true) = (&c.user, self.is_member(ctx)) else {
+            return Ok(None);
+        };
+        let mut conn = c.store.pool().acquire().await?;
+        let Some(mine) = roster_store::members::get(&mut conn, self.row.id, user.id).await? else {
+            return Ok(None);
+        };
+        drop(conn);
+        Ok(Member::wrap(ctx, self, vec![mine]).await?.pop())
+    }
+    /// What the viewer may do here (R33), each flag the policy's answer to the action the
+    /// matching mutations ask for, so trying would give the same answer.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> Result<ViewerCan> {
+        let ids: Vec<i64> = self.product_rows(ctx).await?.iter().map(|p| p.id).collect();
+        let can = roster_domain::policy::viewer_can(
+            ctx.data_unchecked::<Ctx>().principal,
+            self.standing.as_ref().as_ref(),
+            ids,
+        );
+        Ok(ViewerCan {
+            manage_members: can.manage_members,
+            manage_coordinators: can.manage_coordinators,
+            manage_named_callers: can.manage_named_callers,
+            manage_reseller_access: can.manage_reseller_access,
+            renew: can.renew,
+            view_secrets: can.view_secrets,
+            open_cases: can.open_cases,
+        })
+    }
     async fn named_caller_limit(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
         if self.reader_only() {
             return Ok(None);
@@ -540,7 +661,19 @@ impl Contract {
 
     /// A reseller's user reading cases: not a member, not staff (R18).
     pub fn reader_only(&self) -> bool {
-        self.standing.as_ref().as_ref().is_some_and(|s| !s.member)
+        self.standing
+            .as_ref()
+            .as_ref()
+            .is_some_and(|s| !s.member && !s.company_manager)
+    }
+
+    /// The CM of another contract of the company, who reads number, status, term, products,
+    /// seat counts and who holds the CM and SC roles, and nothing else (R30).
+    pub fn company_reader(&self) -> bool {
+        self.standing
+            .as_ref()
+            .as_ref()
+            .is_some_and(|s| !s.member && s.company_manager)
     }
 }
 
@@ -553,6 +686,9 @@ pub struct ContractProduct {
     /// Whether the actor may see who coordinates it: not a reseller reading cases, who sees
     /// number, company and products only (R18).
     pub people: bool,
+    /// Whether the actor may see the seat counts: who sees the secrets, and the company's
+    /// other Contract Managers (R30).
+    pub seats: bool,
 }
 
 #[Object]
@@ -573,10 +709,10 @@ impl ContractProduct {
         self.secrets.then_some(self.row.product_key.as_str())
     }
     async fn seats(&self) -> Option<i64> {
-        self.secrets.then_some(self.row.seats)
+        self.seats.then_some(self.row.seats)
     }
     async fn seats_assigned(&self) -> Option<i64> {
-        self.secrets.then_some(self.row.seats_assigned)
+        self.seats.then_some(self.row.seats_assigned)
     }
     /// The assigned Software Coordinator, if any (R4).
     async fn software_coordinator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -620,6 +756,7 @@ impl Viewer {
         ctx.data_unchecked::<Ctx>().staff_key.is_some()
     }
     /// The contracts the caller can see: their own as a member, every contract for staff.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn contracts(
         &self,
         ctx: &Context<'_>,
@@ -627,6 +764,22 @@ impl Viewer {
         after: Option<String>,
     ) -> Result<Connection<String, Contract, ConnectionFields>> {
         list_contracts(ctx, first, after).await
+    }
+    /// The companies where the viewer is the Contract Manager of a contract (R30); empty for
+    /// staff and resellers.
+    async fn companies(&self, ctx: &Context<'_>) -> Result<Vec<Company>> {
+        let c = ctx.data_unchecked::<Ctx>();
+        let Some(user) = &c.user else {
+            return Ok(vec![]);
+        };
+        Ok(roster_store::companies::managed_by(c.store.pool(), user.id)
+            .await?
+            .into_iter()
+            .map(|co| Company {
+                pk: co.id,
+                name: co.name,
+            })
+            .collect())
     }
 }
 
@@ -702,6 +855,12 @@ impl Member {
                 ),
                 row: Arc::new(row.clone()),
                 people: !self.contract.reader_only(),
+                seats: self.contract.allows(
+                    ctx,
+                    &Action::ViewProductSecrets {
+                        contract_product: row.id,
+                    },
+                ) || self.contract.company_reader(),
             })
             .collect()
     }
@@ -827,14 +986,16 @@ impl SupportCase {
         let Some(contract) = contract_by_id(ctx, row.contract_id).await? else {
             return Ok(None);
         };
+        let secrets = contract.allows(
+            ctx,
+            &Action::ViewProductSecrets {
+                contract_product: row.id,
+            },
+        );
         Ok(Some(ContractProduct {
-            secrets: contract.allows(
-                ctx,
-                &Action::ViewProductSecrets {
-                    contract_product: row.id,
-                },
-            ),
+            secrets,
             people: !contract.reader_only(),
+            seats: secrets || contract.company_reader(),
             row: Arc::new(row),
         }))
     }
@@ -927,7 +1088,7 @@ pub async fn contract_cases(
         return Ok(None);
     }
     let c = ctx.data_unchecked::<Ctx>();
-    let (limit, offset) = page_args(first, after.as_deref())?;
+    let (limit, offset) = page_args(Paging::SupportCases, first, after.as_deref())?;
     let search = search.unwrap_or_default();
     let keyword = match search.keyword.as_deref().map(str::trim) {
         Some(k) if k.chars().count() > 100 => {
@@ -957,7 +1118,13 @@ pub async fn contract_cases(
         .enumerate()
         .map(|(i, r)| (offset + i as i64 + 1, SupportCase { row: Arc::new(r) }))
         .collect();
-    Ok(Some(connection(nodes, limit, offset > 0, total)))
+    Ok(Some(connection(
+        Paging::SupportCases,
+        nodes,
+        limit,
+        offset > 0,
+        total,
+    )))
 }
 
 /// A case by its case ID, if the caller may see its contract's cases.
@@ -1031,7 +1198,7 @@ pub async fn list_contracts(
     after: Option<String>,
 ) -> Result<Connection<String, Contract, ConnectionFields>> {
     let c = ctx.data_unchecked::<Ctx>();
-    let (limit, after_id) = page_args(first, after.as_deref())?;
+    let (limit, after_id) = page_args(Paging::Contracts, first, after.as_deref())?;
     let pool = c.store.pool();
     let (rows, total) = match (c.principal, &c.user) {
         (Principal::Staff, _) => contracts::all(pool, after_id, limit + 1).await,
@@ -1054,5 +1221,30 @@ pub async fn list_contracts(
             (row.id, Contract::with_standing(row, standing))
         })
         .collect();
-    Ok(connection(nodes, limit, after_id > 0, total))
+    Ok(connection(
+        Paging::Contracts,
+        nodes,
+        limit,
+        after_id > 0,
+        total,
+    ))
+}
+
+/// What the viewer may do on a contract (R33).
+#[derive(SimpleObject, Clone, Copy, Debug)]
+pub struct ViewerCan {
+    /// Name and remove users, Web Support and cloud services, correct members.
+    pub manage_members: bool,
+    /// Assign and remove Software Coordinators.
+    pub manage_coordinators: bool,
+    /// Designate and remove Named Callers.
+    pub manage_named_callers: bool,
+    /// Give resellers View Cases.
+    pub manage_reseller_access: bool,
+    /// Renew the contract.
+    pub renew: bool,
+    /// See the serial numbers and product keys of at least one product.
+    pub view_secrets: bool,
+    /// Open support cases.
+    pub open_cases: bool,
 }

@@ -8,7 +8,7 @@ use super::objects::{
     Contract, ContractProduct, SupportCase, User, Viewer, case_by_case_id, contract_by_id,
     list_contracts, signed_in, visible_case,
 };
-use super::scalars::ConnectionFields;
+use super::scalars::{ConnectionFields, page_cost};
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Interface, Object};
 use roster_domain::policy::{Action, Principal};
@@ -65,6 +65,7 @@ impl Query {
                     row: Arc::new(cp),
                     secrets,
                     people: !contract.reader_only(),
+                    seats: secrets || contract.company_reader(),
                 })))
             }
             Kind::User => {
@@ -110,6 +111,7 @@ impl Query {
     }
 
     /// The contracts the caller can see, oldest first.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn contracts(
         &self,
         ctx: &Context<'_>,

@@ -114,6 +114,8 @@ pub enum UserErrorCodeGql {
     NotAMember,
     ContractNotActive,
     TooManyAttempts,
+    SeatsInUse,
+    MemberAlreadyActive,
     CloudCreditsExhausted,
     ResellerNotOnContract,
 }
@@ -138,8 +140,65 @@ pub const MAX_PAGE: i32 = 100;
 /// Page size when `first` is not given.
 pub const DEFAULT_PAGE: i32 = 20;
 
-/// Checks `first` and decodes `after` (a cursor is the decimal id of the last row seen).
-pub fn page_args(first: Option<i32>, after: Option<&str>) -> Result<(i64, i64)> {
+/// The connection a cursor belongs to: a cursor of one connection is refused by another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// `Contract.members`: the position of the member in the sorted, filtered list.
+    Members,
+    /// `Contract.supportCases`: the position of the case in the search's order.
+    SupportCases,
+    /// `Contract.auditLog`: the id of the last entry seen.
+    AuditLog,
+    /// `Contract.emails`: the id of the last email seen.
+    Emails,
+    /// `contracts`, `viewer.contracts`: the id of the last contract seen.
+    Contracts,
+}
+
+impl Paging {
+    fn tag(self) -> &'static str {
+        match self {
+            Paging::Members => "members",
+            Paging::SupportCases => "supportCases",
+            Paging::AuditLog => "auditLog",
+            Paging::Emails => "emails",
+            Paging::Contracts => "contracts",
+        }
+    }
+
+    /// The opaque cursor of position or id `n` (base64url of `tag:n`).
+    pub fn cursor(self, n: i64) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{n}", self.tag()))
+    }
+
+    /// The position or id a cursor of this connection names: only a cursor this connection
+    /// issued (canonical form, positive number) is accepted.
+    pub fn decode(self, cursor: &str) -> Option<i64> {
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor.as_bytes())
+            .ok()?;
+        let raw = std::str::from_utf8(&raw).ok()?;
+        let (tag, n) = raw.split_once(':')?;
+        let n: i64 = n.parse().ok()?;
+        (tag == self.tag() && n > 0 && self.cursor(n) == cursor).then_some(n)
+    }
+}
+
+/// What a connection field may cost: `first` items (the default page when not given, at
+/// most [`MAX_PAGE`]) of what each item's selection costs, plus the field itself. Used as the
+/// `complexity` of every connection field, so 40 aliases of `members(first: 100)` count as
+/// the 4,000 nodes they may return.
+pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let first = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+    first.saturating_mul(child_complexity).saturating_add(1)
+}
+
+/// Checks `first` and decodes `after` for the connection `paging`: `(first, n)` where `n` is
+/// the position or id `after` names, 0 without `after`. A cursor this connection did not issue
+/// is an error that says so.
+pub fn page_args(paging: Paging, first: Option<i32>, after: Option<&str>) -> Result<(i64, i64)> {
     let first = first.unwrap_or(DEFAULT_PAGE);
     if !(0..=MAX_PAGE).contains(&first) {
         return Err(async_graphql::Error::new(format!(
@@ -148,15 +207,20 @@ pub fn page_args(first: Option<i32>, after: Option<&str>) -> Result<(i64, i64)> 
     }
     let after = match after {
         None => 0,
-        Some(c) => c
-            .parse::<i64>()
-            .map_err(|_| async_graphql::Error::new("after is not a cursor of this connection"))?,
+        Some(c) => paging.decode(c).ok_or_else(|| {
+            async_graphql::Error::new(format!(
+                "after is not a cursor of this connection ({}): pass an endCursor or cursor it returned",
+                paging.tag()
+            ))
+        })?,
     };
     Ok((i64::from(first), after))
 }
 
-/// Builds a connection from one page fetched with `limit + 1` rows.
+/// Builds a connection from one page fetched with `limit + 1` rows, each with the position or
+/// id its cursor carries.
 pub fn connection<N: async_graphql::OutputType>(
+    paging: Paging,
     mut rows: Vec<(i64, N)>,
     limit: i64,
     has_previous: bool,
@@ -171,7 +235,47 @@ pub fn connection<N: async_graphql::OutputType>(
     );
     conn.edges.extend(
         rows.into_iter()
-            .map(|(id, node)| Edge::new(id.to_string(), node)),
+            .map(|(id, node)| Edge::new(paging.cursor(id), node)),
     );
     conn
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_opaque_and_belong_to_one_connection() {
+        let c = Paging::Members.cursor(5);
+        assert_eq!(Paging::Members.decode(&c), Some(5));
+        assert_eq!(Paging::SupportCases.decode(&c), None);
+        for bad in [
+            "5",
+            "-5",
+            "",
+            "bWVtYmVyczotNQ",
+            "bWVtYmVyczowNQ",
+            "bWVtYmVyczow",
+        ] {
+            // "5", "-5", "members:-5", "members:05", "members:0"
+            assert_eq!(Paging::Members.decode(bad), None, "{bad}");
+            assert!(
+                page_args(Paging::Members, None, Some(bad)).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            page_args(Paging::Members, Some(10), Some(&c)).unwrap(),
+            (10, 5)
+        );
+        assert!(page_args(Paging::Members, Some(101), None).is_err());
+    }
+
+    #[test]
+    fn a_connection_costs_what_it_may_return() {
+        assert_eq!(page_cost(Some(100), 5), 501);
+        assert_eq!(page_cost(None, 5), 101);
+        assert_eq!(page_cost(Some(100_000), 1), 101);
+        assert_eq!(page_cost(Some(-3), 2), 3);
+    }
 }
