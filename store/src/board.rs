@@ -111,6 +111,7 @@ pub struct Board {
     pub emails: Vec<EmailKindCounts>,
 }
 
+/// An email row: id, kind, status, attempts, last_error, claimed_until, created_at, sent_at.
 type EmailRow = (
     i64,
     String,
@@ -121,6 +122,9 @@ type EmailRow = (
     i64,
     Option<i64>,
 );
+
+/// An outbox row: id, job, relayed_at, done_at, created_at.
+type OutboxRow = (i64, String, Option<i64>, Option<i64>, i64);
 
 const EMAIL_LINES: &str = "SELECT id, kind, status, attempts, last_error, claimed_until, \
      created_at, sent_at FROM emails ORDER BY id DESC LIMIT $1";
@@ -206,7 +210,7 @@ pub async fn read(store: &Store, limit: i64) -> StoreResult<Board> {
         .into_iter()
         .map(email_line)
         .collect();
-    let jobs: Vec<(i64, String, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+    let jobs: Vec<OutboxRow> = sqlx::query_as(
         "SELECT id, job, relayed_at, done_at, created_at FROM outbox ORDER BY id DESC LIMIT $1",
     )
     .bind(limit)
