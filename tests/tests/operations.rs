@@ -460,8 +460,10 @@ async fn without_admin_listen_there_is_no_admin_listener(backend: Backend) {
 
 async fn roster_worker_serves_job_counters_on_its_admin_listener(backend: Backend) {
     // The API runs no worker; a separate `roster worker` does the jobs.
-    let app = TestApp::spawn_with(backend, false).await;
-    let (worker, admin) = app.start_worker_with_admin("ops").await;
+    let app = TestApp::spawn_configured(backend, false, |s| {
+        s.admin_listen = Some("127.0.0.1:0".into())
+    })
+    .await;
     let data = app
         .staff(
             PROCESS_ORDER,
@@ -470,6 +472,40 @@ async fn roster_worker_serves_job_counters_on_its_admin_listener(backend: Backen
         )
         .await;
     assert!(data["processOrder"]["contract"].is_object(), "{data}");
+    // No worker yet: the API's own board shows the work owed and not started.
+    let queued = app
+        .email_statuses()
+        .await
+        .get("QUEUED")
+        .copied()
+        .unwrap_or(0);
+    let board = get_json(&format!("{}/jobs.json", app.admin_url().unwrap())).await;
+    let provision = row(&board["queues"], "queue", "provision");
+    assert_eq!(
+        (
+            &provision["pending"],
+            &provision["running"],
+            &provision["done"]
+        ),
+        (&json!(1), &json!(0), &json!(0)),
+        "{board}"
+    );
+    let emails = row(&board["queues"], "queue", "send_email");
+    assert_eq!(
+        (&emails["pending"], &emails["done"]),
+        (&json!(queued), &json!(0)),
+        "{board}"
+    );
+    assert!(
+        board["latest"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["queue"] == "provision" && j["state"] == "pending"),
+        "{board}"
+    );
+
+    let (worker, admin) = app.start_worker_with_admin("ops").await;
     app.drain().await;
 
     let (status, text) = get_text(&format!("{admin}/metrics")).await;
