@@ -448,6 +448,73 @@ async fn admin_listener_shows_queues_jobs_and_the_email_ledger(backend: Backend)
     app.stop().await;
 }
 
+async fn the_board_shows_an_email_being_sent_as_running(backend: Backend) {
+    // A mail server that takes connections and never answers: a send waits on it, claimed.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let smtp = format!("smtp://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let app = TestApp::spawn_configured(backend, true, |s| {
+        s.admin_listen = Some("127.0.0.1:0".into());
+        s.smtp_url = Some(smtp);
+    })
+    .await;
+    let admin = app.admin_url().unwrap();
+    let data = app
+        .staff(
+            PROCESS_ORDER,
+            json!({ "input": order_input("OPS-RUNNING-1", "running.cm@example.com", "ADVANCED", "MANUAL",
+                json!([{ "productCode": "P1", "productName": "P1 product", "seats": 2 }])) }),
+        )
+        .await;
+    assert!(data["processOrder"]["contract"].is_object(), "{data}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let board = loop {
+        let board = get_json(&format!("{admin}/jobs.json")).await;
+        if row(&board["queues"], "queue", "send_email")["running"] != 0 {
+            break board;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no email shown running: {board}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let (claimed,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM emails WHERE status = 'QUEUED' AND claimed_until IS NOT NULL",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    let emails = row(&board["queues"], "queue", "send_email");
+    assert_eq!(emails["running"], json!(claimed), "{board}");
+    assert_eq!((&emails["done"], &emails["failed"]), (&json!(0), &json!(0)));
+    let running = board["latest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["queue"] == "send_email" && j["state"] == "running")
+        .unwrap_or_else(|| panic!("a running email in {board}"));
+    assert_eq!(running["attempts"], 1, "{board}");
+    let html = reqwest::get(format!("{admin}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<tr class=\"running\"><td>send_email</td>"),
+        "{html}"
+    );
+    // The server goes away: the send fails and is retried; the test is done.
+    held.abort();
+    app.stop().await;
+}
+
 async fn without_admin_listen_there_is_no_admin_listener(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     assert_eq!(app.admin_url(), None);
@@ -600,6 +667,7 @@ both_backends!(
     named_operations_are_counted_and_timed_per_name,
     responses_carry_a_request_id,
     admin_listener_shows_queues_jobs_and_the_email_ledger,
+    the_board_shows_an_email_being_sent_as_running,
     without_admin_listen_there_is_no_admin_listener,
     roster_worker_serves_job_counters_on_its_admin_listener,
 );
