@@ -76,8 +76,7 @@ async fn start_admin(
     let Some(at) = config.admin_listen else {
         return Ok((None, None));
     };
-    let (addr, handle) =
-        crate::admin::start(at, &queue(config), store.clone(), stopped.clone()).await?;
+    let (addr, handle) = crate::admin::start(at, store.clone(), stopped.clone()).await?;
     Ok((Some(addr), Some(handle)))
 }
 

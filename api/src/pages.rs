@@ -427,7 +427,7 @@ button,.button{display:inline-block;margin-top:1.25rem;padding:.75rem 1.5rem;fon
 @media (max-width:30rem){main{margin:0;border-radius:0;padding:1.25rem}}";
 
 /// Escapes text for HTML content and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -8,6 +8,7 @@
 pub mod addons;
 pub mod audit;
 pub mod auth;
+pub mod board;
 pub mod cases;
 pub mod change;
 pub mod cloud;

@@ -550,7 +550,8 @@ async fn exports_and_subscriptions(
         .to_string();
     let http = reqwest::Client::new();
     let mut cases_run = 0;
-    for file in ["users.csv", "users.xlsx", "details.csv"] {
+    // R36: the usage export asks ViewCloudUsage, which answers as ViewMembers for every actor.
+    for file in ["users.csv", "users.xlsx", "details.csv", "cloud-usage.csv"] {
         for ((actor, want), key_shown) in ACTORS.iter().zip(export).zip(acad_key_shown) {
             let mut req = http.get(format!("{}/contracts/{}/{file}", app.url, c.number));
             if let Some(t) = tokens[actor].as_deref() {

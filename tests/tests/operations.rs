@@ -1,11 +1,13 @@
-//! Operator surfaces: per-operation metrics, request ids on responses and log lines, the
+//! Operator surfaces: per-operation metrics, request ids on responses and log lines, Roster's
 //! jobs board and `/metrics` on the admin listener (in `roster serve` and `roster worker`),
 //! and the settings that switch them.
 
 use clap::Parser as _;
 use roster_api::config::{LogFormat, Settings};
+use roster_tests::smtp::{Mode, Sink};
 use roster_tests::{Backend, PROCESS_ORDER, TestApp, both_backends, order_input};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 async fn get_text(url: &str) -> (u16, String) {
@@ -232,9 +234,38 @@ async fn json_log_lines_carry_the_request_id_and_no_personal_data() {
     }
 }
 
-async fn admin_listener_serves_the_jobs_board_and_metrics(backend: Backend) {
+/// Rows of `sql` (text key, count) as a map, the ground truth the board is checked against.
+async fn counts(app: &TestApp, sql: &'static str) -> BTreeMap<String, i64> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(sql)
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+    rows.into_iter().collect()
+}
+
+/// The board's row for `key` in `list` (its `field` equals `key`).
+fn row<'a>(list: &'a Value, field: &str, key: &str) -> &'a Value {
+    list.as_array()
+        .and_then(|a| a.iter().find(|r| r[field] == key))
+        .unwrap_or_else(|| panic!("no {field} {key} in {list}"))
+}
+
+/// HTML-escapes like the page does, to find a value in it.
+fn escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+async fn admin_listener_shows_queues_jobs_and_the_email_ledger(backend: Backend) {
+    // A mail server of the test's own on both backends, so an email can be refused.
+    let sink = Sink::start().await;
+    let smtp = format!("smtp://127.0.0.1:{}", sink.port());
     let app = TestApp::spawn_configured(backend, true, |s| {
-        s.admin_listen = Some("127.0.0.1:0".into())
+        s.admin_listen = Some("127.0.0.1:0".into());
+        s.smtp_url = Some(smtp);
     })
     .await;
     let admin = app.admin_url().expect("an admin listener");
@@ -247,44 +278,121 @@ async fn admin_listener_serves_the_jobs_board_and_metrics(backend: Backend) {
         &[("P1", 5)],
     )
     .await;
-    let queue = app.queue().name();
+    // The second order's emails are refused for good (550): FAILED, with the server's reply.
+    sink.set_mode(Mode::Reject);
+    app.contract(
+        "OPS-BOARD-2",
+        "refused.cm@example.com",
+        "ADVANCED",
+        "MANUAL",
+        &[("P1", 2)],
+    )
+    .await;
+    let statuses = app.email_statuses().await;
+    let sent = statuses.get("SENT").copied().unwrap_or(0);
+    let failed = statuses.get("FAILED").copied().unwrap_or(0);
+    assert!(
+        sent >= 2 && failed >= 2,
+        "one order sent, one refused: {statuses:?}"
+    );
+    let (jobs_done,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox WHERE job = 'provision' AND done_at IS NOT NULL",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(jobs_done, 2, "both contracts provisioned");
 
-    // The board's API: its overview, the worker that ran the jobs, and the jobs done.
-    let overview = get_json(&format!("{admin}/api/v1/overview")).await;
-    assert!(
-        overview
-            .as_array()
-            .is_some_and(|a| a.iter().any(|s| s["title"] == "TOTAL_JOBS")),
-        "{overview}"
+    // The JSON: the real counts per queue, the ledger by kind, the failed emails and why.
+    let board = get_json(&format!("{admin}/jobs.json")).await;
+    let emails = row(&board["queues"], "queue", "send_email");
+    assert_eq!(
+        (
+            &emails["pending"],
+            &emails["running"],
+            &emails["done"],
+            &emails["failed"]
+        ),
+        (&json!(0), &json!(0), &json!(sent), &json!(failed)),
+        "{board}"
     );
-    let workers = get_json(&format!("{admin}/api/v1/workers")).await;
-    assert!(
-        workers.as_array().unwrap().iter().any(|w| w["queue"]
-            .as_str()
-            .is_some_and(|q| q.starts_with(queue.as_str()))),
-        "a worker of {queue} in {workers}"
+    let provision = row(&board["queues"], "queue", "provision");
+    assert_eq!(
+        (
+            &provision["pending"],
+            &provision["running"],
+            &provision["done"],
+            &provision["failed"]
+        ),
+        (&json!(0), &json!(0), &json!(2), &json!(0)),
+        "{board}"
     );
-    let done = get_json(&format!("{admin}/api/v1/queues/{queue}/tasks?status=Done")).await;
-    if backend == Backend::Sqlite {
-        // apalis-redis 1.0 answers these two with errors of its own (its Lua scripts).
-        let queues = get_json(&format!("{admin}/api/v1/queues")).await;
-        assert!(
-            queues
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|q| q["name"] == queue.as_str()),
-            "{queue} in {queues}"
-        );
-        assert!(
-            done.as_array()
-                .unwrap()
-                .iter()
-                .any(|t| t["args"]["job"]["job"] == "provision"),
-            "Roster's jobs on the board: {done}"
-        );
+    let by_kind = counts(
+        &app,
+        "SELECT kind || '/' || status, COUNT(*) FROM emails GROUP BY kind, status",
+    )
+    .await;
+    let kinds = board["emails"].as_array().unwrap();
+    assert_eq!(
+        kinds.len(),
+        by_kind
+            .keys()
+            .map(|k| k.split('/').next().unwrap())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        "{board}"
+    );
+    for k in kinds {
+        let kind = k["kind"].as_str().unwrap();
+        for (status, field) in [
+            ("QUEUED", "queued"),
+            ("SENT", "sent"),
+            ("FAILED", "failed"),
+            ("CANCELLED", "cancelled"),
+        ] {
+            let want = by_kind
+                .get(&format!("{kind}/{status}"))
+                .copied()
+                .unwrap_or(0);
+            assert_eq!(k[field], json!(want), "{kind} {field}: {board}");
+        }
     }
-    // Its UI at the root of the listener.
+    let order_processed = row(&board["emails"], "kind", "order-processed");
+    assert_eq!(
+        (&order_processed["sent"], &order_processed["failed"]),
+        (&json!(1), &json!(1))
+    );
+    let dead = board["failed"].as_array().unwrap();
+    assert_eq!(dead.len() as i64, failed, "{board}");
+    let refused = row(&board["failed"], "kind", "order-processed");
+    assert_eq!(refused["state"], "failed");
+    assert_eq!(refused["attempts"], 1, "a 5xx is not retried");
+    let error = refused["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains("no such user"),
+        "the server's reply: {refused}"
+    );
+    let latest = board["latest"].as_array().unwrap();
+    assert!(
+        latest
+            .iter()
+            .any(|j| j["queue"] == "provision" && j["state"] == "done"),
+        "{board}"
+    );
+    assert_eq!(
+        latest.iter().filter(|j| j["queue"] == "send_email").count() as i64,
+        sent + failed,
+        "{board}"
+    );
+    assert!(
+        !board.to_string().contains("@example.com"),
+        "no recipient: {board}"
+    );
+
+    // The page: the same counts and the error, escaped.
     let resp = reqwest::get(format!("{admin}/")).await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(
@@ -293,6 +401,36 @@ async fn admin_listener_serves_the_jobs_board_and_metrics(backend: Backend) {
             .unwrap()
             .starts_with("text/html")
     );
+    let html = resp.text().await.unwrap();
+    let n = |v: i64| format!("<td class=\"n\">{v}</td>");
+    for expected in [
+        format!(
+            "<tr data-queue=\"send_email\"><td>send_email</td>{}{}{}{}</tr>",
+            n(0),
+            n(0),
+            n(sent),
+            n(failed)
+        ),
+        format!(
+            "<tr data-queue=\"provision\"><td>provision</td>{}{}{}{}</tr>",
+            n(0),
+            n(0),
+            n(2),
+            n(0)
+        ),
+        format!(
+            "<tr data-kind=\"order-processed\"><td>order-processed</td>{}{}{}{}</tr>",
+            n(0),
+            n(1),
+            n(1),
+            n(0)
+        ),
+        escaped(&error),
+    ] {
+        assert!(html.contains(&expected), "{expected} in {html}");
+    }
+    assert!(!html.contains("@example.com"), "no recipient: {html}");
+
     // /metrics there too, with the job counters.
     let (status, text) = get_text(&format!("{admin}/metrics")).await;
     assert_eq!(status, 200);
@@ -303,17 +441,84 @@ async fn admin_listener_serves_the_jobs_board_and_metrics(backend: Backend) {
     );
     assert!(text.contains("roster_jobs_pending "), "{text}");
     // The board is not on the API listener.
-    let resp = reqwest::get(format!("{}/api/v1/queues", app.url))
+    for path in ["/jobs.json", "/api/v1/queues"] {
+        let resp = reqwest::get(format!("{}{path}", app.url)).await.unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+    }
+    app.stop().await;
+}
+
+async fn the_board_shows_an_email_being_sent_as_running(backend: Backend) {
+    // A mail server that takes connections and never answers: a send waits on it, claimed.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let smtp = format!("smtp://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let app = TestApp::spawn_configured(backend, true, |s| {
+        s.admin_listen = Some("127.0.0.1:0".into());
+        s.smtp_url = Some(smtp);
+    })
+    .await;
+    let admin = app.admin_url().unwrap();
+    let data = app
+        .staff(
+            PROCESS_ORDER,
+            json!({ "input": order_input("OPS-RUNNING-1", "running.cm@example.com", "ADVANCED", "MANUAL",
+                json!([{ "productCode": "P1", "productName": "P1 product", "seats": 2 }])) }),
+        )
+        .await;
+    assert!(data["processOrder"]["contract"].is_object(), "{data}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let board = loop {
+        let board = get_json(&format!("{admin}/jobs.json")).await;
+        if row(&board["queues"], "queue", "send_email")["running"] != 0 {
+            break board;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no email shown running: {board}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let (claimed,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM emails WHERE status = 'QUEUED' AND claimed_until IS NOT NULL",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    let emails = row(&board["queues"], "queue", "send_email");
+    assert_eq!(emails["running"], json!(claimed), "{board}");
+    assert_eq!((&emails["done"], &emails["failed"]), (&json!(0), &json!(0)));
+    let running = board["latest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["queue"] == "send_email" && j["state"] == "running")
+        .unwrap_or_else(|| panic!("a running email in {board}"));
+    assert_eq!(running["attempts"], 1, "{board}");
+    let html = reqwest::get(format!("{admin}/"))
+        .await
+        .unwrap()
+        .text()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 404);
+    assert!(
+        html.contains("<tr class=\"running\"><td>send_email</td>"),
+        "{html}"
+    );
+    // The server goes away: the send fails and is retried; the test is done.
+    held.abort();
     app.stop().await;
 }
 
 async fn without_admin_listen_there_is_no_admin_listener(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     assert_eq!(app.admin_url(), None);
-    let resp = reqwest::get(format!("{}/api/v1/overview", app.url))
+    let resp = reqwest::get(format!("{}/jobs.json", app.url))
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
@@ -322,8 +527,10 @@ async fn without_admin_listen_there_is_no_admin_listener(backend: Backend) {
 
 async fn roster_worker_serves_job_counters_on_its_admin_listener(backend: Backend) {
     // The API runs no worker; a separate `roster worker` does the jobs.
-    let app = TestApp::spawn_with(backend, false).await;
-    let (worker, admin) = app.start_worker_with_admin("ops").await;
+    let app = TestApp::spawn_configured(backend, false, |s| {
+        s.admin_listen = Some("127.0.0.1:0".into())
+    })
+    .await;
     let data = app
         .staff(
             PROCESS_ORDER,
@@ -332,6 +539,40 @@ async fn roster_worker_serves_job_counters_on_its_admin_listener(backend: Backen
         )
         .await;
     assert!(data["processOrder"]["contract"].is_object(), "{data}");
+    // No worker yet: the API's own board shows the work owed and not started.
+    let queued = app
+        .email_statuses()
+        .await
+        .get("QUEUED")
+        .copied()
+        .unwrap_or(0);
+    let board = get_json(&format!("{}/jobs.json", app.admin_url().unwrap())).await;
+    let provision = row(&board["queues"], "queue", "provision");
+    assert_eq!(
+        (
+            &provision["pending"],
+            &provision["running"],
+            &provision["done"]
+        ),
+        (&json!(1), &json!(0), &json!(0)),
+        "{board}"
+    );
+    let emails = row(&board["queues"], "queue", "send_email");
+    assert_eq!(
+        (&emails["pending"], &emails["done"]),
+        (&json!(queued), &json!(0)),
+        "{board}"
+    );
+    assert!(
+        board["latest"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["queue"] == "provision" && j["state"] == "pending"),
+        "{board}"
+    );
+
+    let (worker, admin) = app.start_worker_with_admin("ops").await;
     app.drain().await;
 
     let (status, text) = get_text(&format!("{admin}/metrics")).await;
@@ -361,15 +602,21 @@ async fn roster_worker_serves_job_counters_on_its_admin_listener(backend: Backen
         Some(0.0),
         "{text}"
     );
-    // Its board shows it at work.
-    let workers = get_json(&format!("{admin}/api/v1/workers")).await;
-    assert!(
-        workers
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|w| w["id"].as_str().is_some_and(|id| id.starts_with("ops-"))),
-        "{workers}"
+    // Its board shows the work done.
+    let board = get_json(&format!("{admin}/jobs.json")).await;
+    let provision = row(&board["queues"], "queue", "provision");
+    assert_eq!(
+        (&provision["pending"], &provision["done"]),
+        (&json!(0), &json!(1)),
+        "{board}"
+    );
+    let emails = row(&board["queues"], "queue", "send_email");
+    let sent = app.email_statuses().await.get("SENT").copied().unwrap_or(0);
+    assert!(sent >= 1);
+    assert_eq!(
+        (&emails["pending"], &emails["done"]),
+        (&json!(0), &json!(sent)),
+        "{board}"
     );
     worker.shutdown().await.expect("the worker stops cleanly");
     // Stopped, its listener is gone.
@@ -419,7 +666,8 @@ async fn bad_admin_listen_and_log_format_fail_with_one_line_naming_the_setting()
 both_backends!(
     named_operations_are_counted_and_timed_per_name,
     responses_carry_a_request_id,
-    admin_listener_serves_the_jobs_board_and_metrics,
+    admin_listener_shows_queues_jobs_and_the_email_ledger,
+    the_board_shows_an_email_being_sent_as_running,
     without_admin_listen_there_is_no_admin_listener,
     roster_worker_serves_job_counters_on_its_admin_listener,
 );

@@ -124,7 +124,7 @@ pub async fn run(
     }
 }
 
-/// The job queue's storage, opened (for the worker, and for the jobs board).
+/// The job queue's storage, opened (for the worker, and for tests that look into the queue).
 #[derive(Clone)]
 pub enum QueueStorage {
     Sqlite(apalis_sqlite::SqliteStorage<Envelope>),
