@@ -60,15 +60,14 @@ impl Deps {
     pub fn redeliver_after_ms(&self) -> i64 {
         i64::try_from(self.redeliver_after.as_millis()).unwrap_or(i64::MAX)
     }
-
-    /// How long a sender's claim on an email lasts: longer than any send can take (waiting
-    /// for a pooled SMTP connection, then the SMTP timeout), so no second sender can claim an
-    /// email that is still being sent.
-    pub fn claim_ms(&self) -> i64 {
-        let send = 2 * mail::SMTP_TIMEOUT + Duration::from_secs(10);
-        i64::try_from((self.redeliver_after + send).as_millis()).unwrap_or(i64::MAX)
-    }
 }
+
+/// How long a sender's claim on an email lasts unless renewed: the claims of a worker that
+/// died lapse this long after its last renewal, and another worker may then send.
+pub const EMAIL_LEASE: Duration = Duration::from_secs(20);
+/// How often a sender renews its claim while it composes, sends and records an email (four
+/// renewals per lease, so a database hiccup of a few seconds does not cost the claim).
+pub const EMAIL_LEASE_RENEWAL: Duration = Duration::from_secs(5);
 
 /// The worker's settings.
 pub struct WorkerConfig {
