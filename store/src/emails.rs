@@ -88,25 +88,50 @@ pub async fn by_id<'c, E: Executor<'c, Database = Any>>(
     )
 }
 
-/// Claims a QUEUED email for sending for `claim_ms` and returns it as claimed (its
-/// `attempts` already counting this attempt), in one statement; `None` when it is sent,
-/// failed, missing, or held by another sender right now.
+/// Claims a QUEUED email for sending until `until` (ms) and returns it as claimed (its
+/// attempts counting this one); `None` when it is not QUEUED or another sender's claim holds.
+///
+/// A claim is a short lease that its sender keeps renewing ([`renew_claim`]) while it works,
+/// so the claims of a sender that died lapse within one lease.
 pub async fn claim<'c, E: Executor<'c, Database = Any>>(
     db: E,
     id: i64,
-    claim_ms: i64,
+    until: i64,
 ) -> StoreResult<Option<EmailRow>> {
-    let now = now_ms();
     Ok(sqlx::query_as(concat!(
         "UPDATE emails SET claimed_until = $1, attempts = attempts + 1 WHERE id = $2 \
              AND status = 'QUEUED' AND (claimed_until IS NULL OR claimed_until < $3) RETURNING ",
         columns!()
     ))
-    .bind(now + claim_ms)
+    .bind(until)
     .bind(id)
-    .bind(now)
+    .bind(now_ms())
     .fetch_optional(db)
     .await?)
+}
+
+/// Extends a claim that still holds from `held_until` to `until` (ms); `false` when the claim
+/// is no longer this sender's (it lapsed, or the email is no longer QUEUED).
+///
+/// `held_until` is the claim's current end as this sender last wrote it, so a sender whose
+/// claim lapsed and was taken by another cannot extend the other's.
+pub async fn renew_claim<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: i64,
+    held_until: i64,
+    until: i64,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE emails SET claimed_until = $1 WHERE id = $2 AND status = 'QUEUED' \
+         AND claimed_until = $3 AND claimed_until >= $4",
+    )
+    .bind(until)
+    .bind(id)
+    .bind(held_until)
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn mark_sent<'c, E: Executor<'c, Database = Any>>(

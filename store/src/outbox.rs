@@ -7,7 +7,9 @@
 //! beside its data; the worker's relay hands committed rows to the queue and a job marks its
 //! row done when it finishes. A row handed over but not done within [`REDELIVER_AFTER_MS`]
 //! (the queue lost it: a Redis restart, a killed worker) is handed over again; jobs are
-//! idempotent, so a second delivery changes nothing.
+//! idempotent, so a second delivery changes nothing. While the queue is short, a job not done
+//! (an email: not claimed by a sender) is handed over again much sooner (see [`claim_due`]),
+//! so a killed worker's jobs go out again within seconds.
 
 use crate::{Backend, Store, StoreResult, Tx, now_ms};
 use serde::{Deserialize, Serialize};
@@ -62,6 +64,12 @@ pub async fn enqueue(tx: &mut Tx, job: &Job, due_at: i64) -> StoreResult<i64> {
 /// them handed over, one statement each; on PostgreSQL concurrent relays skip each other's
 /// rows.
 ///
+/// With `unclaimed_after_ms`, a job handed over that long ago and not done (an email: and
+/// claimed by no sender now) is handed over again too: the worker that fetched it died before
+/// running it, or an email's sender died and its claim lapsed, or its retries ran out while
+/// the mail server was away. (A job still waiting in a long queue looks the same, so the
+/// relay passes it only while few handed-over jobs wait: see [`unclaimed_handed_over`].)
+///
 /// Each statement reads what is owed through the partial indexes of what is owed, the rows
 /// handed over too long ago first and then the fresh ones, so a round costs the same whether
 /// the tables hold a thousand finished rows or millions (a scan in `id` order would step over
@@ -70,19 +78,21 @@ pub async fn claim_due(
     store: &Store,
     limit: i64,
     redeliver_after_ms: i64,
+    unclaimed_after_ms: Option<i64>,
 ) -> StoreResult<Vec<Envelope>> {
     let now = now_ms();
     let stale = now - redeliver_after_ms;
     let (jobs_sql, emails_sql) = match store.backend() {
         Backend::Postgres => (
-            "WITH stale AS (SELECT id FROM outbox WHERE done_at IS NULL AND relayed_at < $2 \
-             ORDER BY relayed_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
+            "WITH stale AS (SELECT id FROM outbox WHERE done_at IS NULL \
+             AND (relayed_at < $2 OR relayed_at < $4) ORDER BY relayed_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
              fresh AS (SELECT id FROM outbox WHERE relayed_at IS NULL AND done_at IS NULL \
              AND due_at <= $1 ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
              UPDATE outbox SET relayed_at = $1 WHERE id IN (SELECT id FROM \
              (SELECT id FROM stale UNION ALL SELECT id FROM fresh) due LIMIT $3) \
              RETURNING id, payload",
-            "WITH stale AS (SELECT id FROM emails WHERE status = 'QUEUED' AND relayed_at < $2 \
+            "WITH stale AS (SELECT id FROM emails WHERE status = 'QUEUED' AND (relayed_at < $2 \
+             OR (relayed_at < $4 AND (claimed_until IS NULL OR claimed_until < $1))) \
              ORDER BY relayed_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
              fresh AS (SELECT id FROM emails WHERE status = 'QUEUED' AND relayed_at IS NULL \
              ORDER BY relayed_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
@@ -91,14 +101,15 @@ pub async fn claim_due(
              RETURNING id",
         ),
         Backend::Sqlite => (
-            "WITH stale AS (SELECT id FROM outbox WHERE done_at IS NULL AND relayed_at < $2 \
-             ORDER BY relayed_at LIMIT $3), \
+            "WITH stale AS (SELECT id FROM outbox WHERE done_at IS NULL \
+             AND (relayed_at < $2 OR relayed_at < $4) ORDER BY relayed_at LIMIT $3), \
              fresh AS (SELECT id FROM outbox WHERE relayed_at IS NULL AND done_at IS NULL \
              AND due_at <= $1 ORDER BY due_at LIMIT $3) \
              UPDATE outbox SET relayed_at = $1 WHERE id IN (SELECT id FROM \
              (SELECT id FROM stale UNION ALL SELECT id FROM fresh) LIMIT $3) \
              RETURNING id, payload",
-            "WITH stale AS (SELECT id FROM emails WHERE status = 'QUEUED' AND relayed_at < $2 \
+            "WITH stale AS (SELECT id FROM emails WHERE status = 'QUEUED' AND (relayed_at < $2 \
+             OR (relayed_at < $4 AND (claimed_until IS NULL OR claimed_until < $1))) \
              ORDER BY relayed_at LIMIT $3), \
              fresh AS (SELECT id FROM emails WHERE status = 'QUEUED' AND relayed_at IS NULL \
              ORDER BY relayed_at, id LIMIT $3) \
@@ -107,16 +118,19 @@ pub async fn claim_due(
              RETURNING id",
         ),
     };
+    let unclaimed = unclaimed_after_ms.map_or(i64::MIN, |ms| now - ms);
     let jobs: Vec<(i64, String)> = sqlx::query_as(jobs_sql)
         .bind(now)
         .bind(stale)
         .bind(limit)
+        .bind(unclaimed)
         .fetch_all(store.pool())
         .await?;
     let emails: Vec<(i64,)> = sqlx::query_as(emails_sql)
         .bind(now)
         .bind(stale)
         .bind(limit)
+        .bind(unclaimed)
         .fetch_all(store.pool())
         .await?;
     let mut out = Vec::with_capacity(jobs.len() + emails.len());
@@ -146,6 +160,20 @@ pub async fn handed_over(store: &Store, redeliver_after_ms: i64) -> StoreResult<
          + (SELECT COUNT(*) FROM emails WHERE status = 'QUEUED' AND relayed_at >= $1)",
     )
     .bind(now_ms() - redeliver_after_ms)
+    .fetch_one(store.pool())
+    .await?;
+    Ok(n)
+}
+
+/// Jobs handed over and not done, emails among them only when claimed by no sender now: what
+/// waits in the queue (or was lost with a worker).
+pub async fn unclaimed_handed_over(store: &Store) -> StoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE done_at IS NULL AND relayed_at IS NOT NULL) \
+         + (SELECT COUNT(*) FROM emails WHERE status = 'QUEUED' AND relayed_at IS NOT NULL \
+         AND (claimed_until IS NULL OR claimed_until < $1))",
+    )
+    .bind(now_ms())
     .fetch_one(store.pool())
     .await?;
     Ok(n)

@@ -15,6 +15,9 @@ pub enum Mode {
     TempFail,
     /// 550 at RCPT: this recipient will never work.
     Reject,
+    /// Takes the whole message and never answers it (a server hung mid-transaction): the
+    /// sender waits for its timeout, and the message is not kept.
+    Stall,
 }
 
 #[derive(Default)]
@@ -143,6 +146,9 @@ async fn session(socket: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) -> s
                 if got.starts_with(b"..") {
                     body.remove(start);
                 }
+            }
+            if mode() == Mode::Stall {
+                std::future::pending::<()>().await;
             }
             if mode() == Mode::TempFail {
                 b"451 4.3.0 try again later\r\n"

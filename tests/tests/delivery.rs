@@ -35,9 +35,8 @@ fn fast_redelivery(s: &mut roster_api::config::Settings) {
 
 const ROSTER: &str = env!("CARGO_BIN_EXE_roster-proc");
 
-/// How long fault tests wait for the queue to drain: a killed worker's claims on the emails it
-/// was sending last `ROSTER_REDELIVER_AFTER` plus twice the SMTP timeout plus 10 s before
-/// another worker may send them.
+/// How long fault tests wait for the queue to drain (generous: a killed worker's claims lapse
+/// within a 20 s lease, and its lost jobs are handed over again 30 s after they were).
 const SLOW_DRAIN: Duration = Duration::from_secs(180);
 
 /// The issue's fault test: a `roster worker` process killed with SIGKILL mid-drain, a new
@@ -340,6 +339,82 @@ async fn r24_the_relay_keeps_the_queue_backlog_bounded(backend: Backend) {
     app.stop().await;
 }
 
+/// Jobs handed over and left unclaimed (a killed worker's) go over again 30 s later, but only
+/// while the queue is short: a long queue is never pushed again, and an email a sender holds
+/// is left to it (issue 18, finding 1).
+async fn r24_unclaimed_jobs_go_over_again_soon_unless_the_queue_is_long(backend: Backend) {
+    use roster_worker::relay::{UNCLAIMED_AFTER, UNCLAIMED_REDELIVERY_MAX};
+    let app = TestApp::spawn_with(backend, false).await;
+    let owed = 2 * UNCLAIMED_REDELIVERY_MAX + 100;
+    let mut tx = app.store.begin().await.unwrap();
+    for i in 0..owed {
+        roster_store::emails::enqueue(
+            &mut tx,
+            roster_store::emails::NewEmail {
+                email: roster_domain::email::Email::NewRelease {
+                    product_name: "AutoCAD".into(),
+                    version: format!("{i}"),
+                },
+                idem_key: format!("lost:{i}"),
+                contract_id: None,
+                user_id: None,
+                recipient: format!("r{i}@lost.example"),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(app.relay_until_idle().await as i64, owed);
+    // Time passes: everything was handed over longer ago than UNCLAIMED_AFTER.
+    let back = i64::try_from(UNCLAIMED_AFTER.as_millis()).unwrap() + 5_000;
+    let backdate = |app: &TestApp| {
+        let pool = app.store.pool().clone();
+        async move {
+            sqlx::query("UPDATE emails SET relayed_at = relayed_at - $1")
+                .bind(back)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    backdate(&app).await;
+    assert_eq!(
+        app.relay_until_idle().await,
+        0,
+        "a long queue is not pushed again"
+    );
+    // Workers drain most of it; what is left unclaimed is taken as lost, but not the emails
+    // a sender holds.
+    sqlx::query(
+        "UPDATE emails SET status = 'SENT' WHERE id IN \
+         (SELECT id FROM emails ORDER BY id LIMIT $1)",
+    )
+    .bind(owed - UNCLAIMED_REDELIVERY_MAX / 2)
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE emails SET claimed_until = $1 WHERE id IN \
+         (SELECT id FROM emails WHERE status = 'QUEUED' ORDER BY id LIMIT 10)",
+    )
+    .bind(roster_store::now_ms() + 60_000)
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        app.relay_until_idle().await as i64,
+        UNCLAIMED_REDELIVERY_MAX / 2 - 10,
+        "the unclaimed rest of a short queue goes over again, the held emails do not"
+    );
+    assert_eq!(
+        app.relay_until_idle().await,
+        0,
+        "and not again before another UNCLAIMED_AFTER"
+    );
+    app.stop().await;
+}
+
 /// A 5xx is permanent: the email is FAILED (a dead letter), visible to admins, listed for
 /// operators, and delivered once replayed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,6 +592,7 @@ async fn r24_names_cannot_add_headers_or_markup(backend: Backend) {
 both_backends!(
     r24_a_worker_restarted_under_its_own_name_gets_its_unrun_jobs_back_at_once,
     r24_the_relay_keeps_the_queue_backlog_bounded,
+    r24_unclaimed_jobs_go_over_again_soon_unless_the_queue_is_long,
     r24_two_workers_deliver_each_email_once,
     resending_get_started_voids_the_old_link,
     r24_names_cannot_add_headers_or_markup,

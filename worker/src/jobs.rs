@@ -1,15 +1,17 @@
 //! Job handlers. Each is idempotent: run twice, it changes and sends what running once would.
 
-use crate::Deps;
 use crate::mail::{self, SendError};
 use crate::templates::{self, ContractNow, SendFacts};
+use crate::{Deps, EMAIL_LEASE, EMAIL_LEASE_RENEWAL};
 use apalis::prelude::{AbortError, BoxDynError, Data};
 use roster_domain::email::Email;
 use roster_domain::email_kind::EmailKind;
 use roster_store::outbox::{self, Envelope, Job};
 use roster_store::{auth, contracts, emails, users};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// Jobs run, by kind and outcome (`ok`, `retry`, `failed`).
 pub const JOBS_METRIC: &str = "roster_jobs_total";
@@ -125,7 +127,8 @@ pub async fn send_email(deps: &Deps, email_id: i64) -> Result<(), JobError> {
     let store = &deps.store;
     // One statement claims the email and reads it; only when the claim is refused does a
     // second read tell why.
-    let Some(email) = emails::claim(store.pool(), email_id, deps.claim_ms()).await? else {
+    let until = roster_store::now_ms() + ms(EMAIL_LEASE);
+    let Some(email) = emails::claim(store.pool(), email_id, until).await? else {
         return match emails::by_id(store.pool(), email_id).await? {
             None => Err(JobError::Permanent(format!(
                 "email {email_id} does not exist"
@@ -138,13 +141,20 @@ pub async fn send_email(deps: &Deps, email_id: i64) -> Result<(), JobError> {
             ))),
         };
     };
-    // The outcome must be recorded while the claim holds, or the email goes out again when
-    // it lapses; a database that is briefly away is waited for.
-    let claim_ends = Instant::now() + Duration::from_millis(deps.claim_ms().unsigned_abs())
-        - Duration::from_secs(1);
-    match compose_and_send(deps, &email).await {
+    // The claim is renewed while this sender works; the outcome must be recorded while it
+    // holds, or the email goes out again once it lapses.
+    let lease = Lease::hold(store.clone(), email_id, until);
+    let sent = tokio::select! {
+        sent = compose_and_send(deps, &email) => sent,
+        // The claim could not be renewed (the database was away for a whole lease) and
+        // another sender may take the email now: stop before this one sends it too.
+        () = lease.lost() => {
+            return Err(JobError::Retry(format!("email {email_id}: claim lost before sending")));
+        }
+    };
+    match sent {
         Ok(message_id) => {
-            record_outcome(store, email_id, Written::Sent(&message_id), claim_ends).await?;
+            record_outcome(store, email_id, Written::Sent(&message_id), &lease).await?;
             metrics::counter!(EMAILS_SENT_METRIC, "kind" => email_kind_label(&email.kind))
                 .increment(1);
             tracing::info!(email_id, kind = %email.kind, "email sent");
@@ -159,13 +169,13 @@ pub async fn send_email(deps: &Deps, email_id: i64) -> Result<(), JobError> {
                     error: &e,
                     permanent: true,
                 },
-                claim_ends,
+                &lease,
             )
             .await?;
             Err(JobError::Permanent(e))
         }
         Err(SendError::Obsolete(why)) => {
-            record_outcome(store, email_id, Written::Cancelled(&why), claim_ends).await?;
+            record_outcome(store, email_id, Written::Cancelled(&why), &lease).await?;
             tracing::info!(email_id, kind = %email.kind, why, "email no longer applies; cancelled");
             Ok(())
         }
@@ -182,7 +192,7 @@ pub async fn send_email(deps: &Deps, email_id: i64) -> Result<(), JobError> {
                         error: &why,
                         permanent: true,
                     },
-                    claim_ends,
+                    &lease,
                 )
                 .await?;
                 return Err(JobError::Permanent(why));
@@ -194,7 +204,7 @@ pub async fn send_email(deps: &Deps, email_id: i64) -> Result<(), JobError> {
                     error: &e,
                     permanent: false,
                 },
-                claim_ends,
+                &lease,
             )
             .await?;
             Err(JobError::Retry(e))
@@ -210,12 +220,76 @@ enum Written<'a> {
     Cancelled(&'a str),
 }
 
-/// Writes a send's outcome, retrying with growing pauses until `claim_ends`.
+/// A sender's claim on an email, renewed every [`EMAIL_LEASE_RENEWAL`] until dropped.
+struct Lease {
+    /// When the claim ends as last written (ms since the epoch).
+    until: Arc<AtomicI64>,
+    lost: watch::Receiver<bool>,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+impl Lease {
+    fn hold(store: roster_store::Store, email_id: i64, until: i64) -> Lease {
+        let held = Arc::new(AtomicI64::new(until));
+        let (lost_tx, lost) = watch::channel(false);
+        let until = held.clone();
+        let renewal = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(EMAIL_LEASE_RENEWAL).await;
+                let old = until.load(Ordering::Acquire);
+                let new = roster_store::now_ms() + ms(EMAIL_LEASE);
+                match emails::renew_claim(store.pool(), email_id, old, new).await {
+                    Ok(true) => until.store(new, Ordering::Release),
+                    // The outcome was recorded (the claim is no longer held as written), or
+                    // the claim lapsed and may be another's.
+                    Ok(false) => break,
+                    Err(e) if roster_store::now_ms() + ms(EMAIL_LEASE_RENEWAL) < old => {
+                        tracing::warn!(email_id, error = %e, "cannot renew an email's claim yet; retrying");
+                    }
+                    Err(e) => {
+                        tracing::warn!(email_id, error = %e, "an email's claim lapses unrenewed");
+                        break;
+                    }
+                }
+            }
+            let _ = lost_tx.send(true);
+        });
+        Lease {
+            until: held,
+            lost,
+            renewal,
+        }
+    }
+
+    /// Resolves when the claim can no longer be counted on.
+    async fn lost(&self) {
+        let mut lost = self.lost.clone();
+        let _ = lost.wait_for(|l| *l).await;
+    }
+
+    /// Whether the claim still holds `margin` from now.
+    fn holds_for(&self, margin: Duration) -> bool {
+        !*self.lost.borrow()
+            && roster_store::now_ms() + ms(margin) < self.until.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewal.abort();
+    }
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Writes a send's outcome, retrying with growing pauses while the claim holds.
 async fn record_outcome(
     store: &roster_store::Store,
     email_id: i64,
     outcome: Written<'_>,
-    claim_ends: Instant,
+    lease: &Lease,
 ) -> Result<(), JobError> {
     let mut pause = Duration::from_millis(100);
     loop {
@@ -230,7 +304,7 @@ async fn record_outcome(
         };
         match written {
             Ok(()) => return Ok(()),
-            Err(e) if Instant::now() + pause < claim_ends => {
+            Err(e) if lease.holds_for(pause + Duration::from_secs(1)) => {
                 tracing::warn!(email_id, error = %e, "cannot record an email's outcome yet; retrying");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));

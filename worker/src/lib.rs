@@ -7,6 +7,7 @@
 pub mod held;
 pub mod jobs;
 pub mod mail;
+pub mod poll;
 pub mod relay;
 pub mod samples;
 pub mod templates;
@@ -60,15 +61,14 @@ impl Deps {
     pub fn redeliver_after_ms(&self) -> i64 {
         i64::try_from(self.redeliver_after.as_millis()).unwrap_or(i64::MAX)
     }
-
-    /// How long a sender's claim on an email lasts: longer than any send can take (waiting
-    /// for a pooled SMTP connection, then the SMTP timeout), so no second sender can claim an
-    /// email that is still being sent.
-    pub fn claim_ms(&self) -> i64 {
-        let send = 2 * mail::SMTP_TIMEOUT + Duration::from_secs(10);
-        i64::try_from((self.redeliver_after + send).as_millis()).unwrap_or(i64::MAX)
-    }
 }
+
+/// How long a sender's claim on an email lasts unless renewed: the claims of a worker that
+/// died lapse this long after its last renewal, and another worker may then send.
+pub const EMAIL_LEASE: Duration = Duration::from_secs(20);
+/// How often a sender renews its claim while it composes, sends and records an email (four
+/// renewals per lease, so a database hiccup of a few seconds does not cost the claim).
+pub const EMAIL_LEASE_RENEWAL: Duration = Duration::from_secs(5);
 
 /// The worker's settings.
 pub struct WorkerConfig {
@@ -163,8 +163,14 @@ pub async fn open_queue(queue: &Queue) -> anyhow::Result<QueueStorage> {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Ok(QueueStorage::Sqlite(
-                apalis_sqlite::SqliteStorage::<Envelope>::new(&pool)
-                    .with_config(apalis_sqlite::Config::default().queue(queue.name())),
+                apalis_sqlite::SqliteStorage::<Envelope>::new(&pool).with_config(
+                    apalis_sqlite::Config::default()
+                        .queue(queue.name())
+                        // Beats every 5 s, not every 30 s: besides finding out a vanished
+                        // worker sooner, a beat wakes a worker that missed a wake-up.
+                        .heartbeat_interval(HEARTBEAT)
+                        .missed_heartbeats(MISSED_HEARTBEATS),
+                ),
             ))
         }
         Queue::Redis { url, .. } => {
@@ -259,8 +265,8 @@ async fn run_with<S: JsonStorage<Envelope> + held::GiveBack>(
     result.map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"))
 }
 
-/// How often a Redis worker tells the queue it is alive, and how many beats it may miss before
-/// other workers take back the jobs it held.
+/// How often a worker tells the queue it is alive, and how many beats it may miss before other
+/// workers take back the jobs it held.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 pub const MISSED_HEARTBEATS: usize = 6;
 
@@ -289,7 +295,7 @@ fn monitor<S: JsonStorage<Envelope>>(storage: &S, deps: &Arc<Deps>, name: &str) 
             .expect("backoff bounds are valid")
             .make_backoff();
             WorkerBuilder::new(name.clone())
-                .backend(storage.clone().poll_with_interval(POLL))
+                .backend(storage.clone().poll_with_strategy(poll::Every::new(POLL)))
                 .data(worker_deps.clone())
                 .concurrency(JOB_CONCURRENCY)
                 .retry(RetryPolicy::retries(5).with_backoff(backoff))

@@ -13,12 +13,22 @@ use crate::{Deps, JsonStorage, POLL};
 use roster_store::Store;
 use roster_store::outbox::{self, Envelope};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 /// Rows handed over per round (outbox rows and emails, each).
 pub const BATCH: i64 = 200;
 /// Jobs the relays keep in the queue at most (each relay may overshoot by one round).
 pub const MAX_HANDED_OVER: i64 = 1_000;
+/// A job handed over this long ago and not done (an email: and claimed by no sender) is
+/// handed over again (a worker killed with the job in its hands, an email's retries spent
+/// while the mail server was away)...
+pub const UNCLAIMED_AFTER: Duration = Duration::from_secs(30);
+/// ...while at most this many handed-over jobs wait unclaimed: beyond it they may well be
+/// waiting their turn in a long queue, and pushing them again would only grow it. Lost jobs
+/// then wait until the queue has drained below it (they go first, the oldest handed over
+/// first), or for `ROSTER_REDELIVER_AFTER`.
+pub const UNCLAIMED_REDELIVERY_MAX: i64 = BATCH;
 
 /// Relays until `stop` turns true.
 pub async fn run<S: JsonStorage<Envelope>>(
@@ -55,7 +65,10 @@ pub async fn relay_once<S: JsonStorage<Envelope>>(
     if room <= 0 {
         return Ok(0);
     }
-    let due = outbox::claim_due(store, room.min(BATCH), redeliver_after_ms).await?;
+    let unclaimed_after = (outbox::unclaimed_handed_over(store).await? <= UNCLAIMED_REDELIVERY_MAX)
+        .then_some(UNCLAIMED_AFTER.as_millis() as i64);
+    let due =
+        outbox::claim_due(store, room.min(BATCH), redeliver_after_ms, unclaimed_after).await?;
     let n = due.len();
     if n == 0 {
         return Ok(0);
