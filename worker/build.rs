@@ -1,4 +1,5 @@
-//! Embeds every email template under `templates/<lang>/` into the binary.
+//! Embeds every email template under `templates/<lang>/` (and `templates/_shared/`, what
+//! every language extends) into the binary.
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -89,6 +89,8 @@ pub fn languages() -> Vec<&'static str> {
     let mut langs: Vec<&str> = SOURCES
         .iter()
         .filter_map(|(name, _)| name.split_once('/').map(|(lang, _)| lang))
+        // `_shared/` holds what every language's templates extend.
+        .filter(|lang| !lang.starts_with('_'))
         .collect();
     langs.dedup();
     langs
