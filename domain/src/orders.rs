@@ -2,10 +2,9 @@
 //! the store found under the contract's lock: the store reads and writes, these decide.
 
 use crate::error::{DomainError, UserErrorCode};
-use crate::rules::{Order, OrderLine};
-use crate::types::{ContractStatus, MAX_SEATS, MAX_TEXT_LEN, parse_code, parse_text};
+use crate::rules::{Order, OrderLine, parse_order_lines};
+use crate::types::{ContractStatus, MAX_SEATS, parse_code};
 use serde_json::{Value, json};
-use std::collections::HashSet;
 
 /// What the store found under an order number that was already processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,42 +72,7 @@ pub fn validate_add_on(
             .at(["input", "products"]),
         );
     }
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (i, (code, name, seats)) in lines.iter().enumerate() {
-        let at = |e: DomainError| e.under(["input".to_string(), "products".into(), i.to_string()]);
-        let (code, name) = match (
-            parse_code("productCode", code),
-            parse_text("productName", name, MAX_TEXT_LEN),
-        ) {
-            (Ok(c), Ok(n)) => (c, n),
-            (Err(e), _) | (_, Err(e)) => {
-                errors.push(at(e));
-                continue;
-            }
-        };
-        if !seen.insert(code.to_ascii_uppercase()) {
-            errors.push(at(DomainError::new(
-                UserErrorCode::DuplicateEntry,
-                format!("product {code} appears twice in the order"),
-            )
-            .at(["productCode"])));
-            continue;
-        }
-        if !(1..=MAX_SEATS).contains(seats) {
-            errors.push(at(DomainError::new(
-                UserErrorCode::InvalidInput,
-                format!("seats must be between 1 and {MAX_SEATS}"),
-            )
-            .at(["seats"])));
-            continue;
-        }
-        out.push(OrderLine {
-            product_code: code,
-            product_name: name,
-            seats: *seats,
-        });
-    }
+    let out = parse_order_lines(lines, &["input"], &mut errors);
     match order_number {
         Some(order_number) if errors.is_empty() => Ok(AddOn {
             order_number,

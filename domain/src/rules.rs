@@ -77,10 +77,38 @@ pub fn validate_order(req: OrderRequest<'_>) -> Result<Order, Vec<DomainError>> 
             .at(["products"]),
         );
     }
+    let lines = parse_order_lines(&req.lines, &[], &mut errors);
+    match (order_number, company, term) {
+        (Some(order_number), Some(company), Some(term)) if errors.is_empty() => Ok(Order {
+            order_number,
+            company,
+            purchaser: req.purchaser,
+            support_level: req.support_level,
+            renewal_kind: req.renewal_kind,
+            term,
+            lines,
+            customer_number,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Validates an order's lines (product code, name and seats, no code twice), each problem
+/// pushed to `errors` under `path` (`products.<i>` below it): the lines of a first order and of
+/// an add-on order (R31) alike.
+pub(crate) fn parse_order_lines(
+    lines: &[(&str, &str, i64)],
+    path: &[&str],
+    errors: &mut Vec<DomainError>,
+) -> Vec<OrderLine> {
     let mut seen = HashSet::new();
-    let mut lines = Vec::new();
-    for (i, (code, name, seats)) in req.lines.iter().enumerate() {
-        let at = |e: DomainError| e.under(["products".to_string(), i.to_string()]);
+    let mut out = Vec::new();
+    for (i, (code, name, seats)) in lines.iter().enumerate() {
+        let at = |e: DomainError| {
+            let mut prefix: Vec<String> = path.iter().map(|p| p.to_string()).collect();
+            prefix.extend(["products".to_string(), i.to_string()]);
+            e.under(prefix)
+        };
         let code = match parse_code("productCode", code) {
             Ok(c) => c,
             Err(e) => {
@@ -110,25 +138,13 @@ pub fn validate_order(req: OrderRequest<'_>) -> Result<Order, Vec<DomainError>> 
             .at(["seats"])));
             continue;
         }
-        lines.push(OrderLine {
+        out.push(OrderLine {
             product_code: code,
             product_name: name,
             seats: *seats,
         });
     }
-    match (order_number, company, term) {
-        (Some(order_number), Some(company), Some(term)) if errors.is_empty() => Ok(Order {
-            order_number,
-            company,
-            purchaser: req.purchaser,
-            support_level: req.support_level,
-            renewal_kind: req.renewal_kind,
-            term,
-            lines,
-            customer_number,
-        }),
-        _ => Err(errors),
-    }
+    out
 }
 
 /// Designated Named Callers allowed on a contract: max(2, floor(total seats / 10)) (R13).

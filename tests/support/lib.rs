@@ -481,6 +481,28 @@ pub struct ContractRef {
 }
 
 impl ContractRef {
+    /// The contract a `processOrder { contract { id number products { id productCode } } }`
+    /// answer names; panics with the answer when the order failed.
+    pub fn from_order(data: &Value) -> ContractRef {
+        let c = &data["processOrder"]["contract"];
+        assert!(c.is_object(), "order failed: {data}");
+        ContractRef {
+            id: c["id"].as_str().unwrap().to_string(),
+            number: c["number"].as_str().unwrap().to_string(),
+            products: c["products"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["productCode"].as_str().unwrap().to_string(),
+                        p["id"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
     pub fn product(&self, code: &str) -> String {
         self.products
             .get(code)
@@ -509,24 +531,8 @@ impl TestApp {
                 json!({ "input": order_input(order_number, cm_email, support, renewal, json!(lines)) }),
             )
             .await;
-        let c = &data["processOrder"]["contract"];
-        assert!(c.is_object(), "order failed: {data}");
         self.drain().await;
-        ContractRef {
-            id: c["id"].as_str().unwrap().to_string(),
-            number: c["number"].as_str().unwrap().to_string(),
-            products: c["products"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| {
-                    (
-                        p["productCode"].as_str().unwrap().to_string(),
-                        p["id"].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect(),
-        }
+        ContractRef::from_order(&data)
     }
 
     /// Records that `contract` was bought through the reseller `reseller_gid`, as an order

@@ -42,24 +42,9 @@ async fn order(
     input["startDate"] = json!(start.to_string());
     input["endDate"] = json!(end.to_string());
     let data = app.staff(PROCESS_ORDER, json!({ "input": input })).await;
-    let c = &data["processOrder"]["contract"];
-    assert!(c.is_object(), "{data}");
+    assert!(data["processOrder"]["contract"].is_object(), "{data}");
     app.drain().await;
-    ContractRef {
-        id: c["id"].as_str().unwrap().to_string(),
-        number: c["number"].as_str().unwrap().to_string(),
-        products: c["products"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["productCode"].as_str().unwrap().to_string(),
-                    p["id"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect(),
-    }
+    ContractRef::from_order(&data)
 }
 
 fn acad(seats: i64) -> Value {
