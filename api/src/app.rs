@@ -169,7 +169,7 @@ pub async fn start(config: &Config, with_worker: bool) -> anyhow::Result<Running
         None => Throttle::default(),
     };
     let state = AppState {
-        schema: graphql::schema_with(config.introspection, documents.clone()),
+        schema: graphql::schema(config.introspection),
         documents,
         shared: Shared {
             store: store.clone(),

@@ -182,7 +182,8 @@ async fn run(
             );
         }
     };
-    let response = state.schema.execute(params.into_request().data(ctx)).await;
+    let request = params.into_request().data(ctx);
+    let response = crate::graphql::execute(&state.schema, &state.documents, request).await;
     over_http::respond(media, response)
 }
 

@@ -6,9 +6,6 @@
 //! database (jobs pending, emails by status, outbox lag) are read when `/metrics` is scraped and
 //! belong to the store being asked, so they are written by [`render`] rather than recorded.
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextRequest,
-};
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -16,7 +13,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use roster_store::Store;
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// GraphQL requests served (every POST to `/graphql`).
@@ -117,57 +114,17 @@ fn operation_label(name: Option<&str>) -> String {
     "other".into()
 }
 
-/// async-graphql extension: counts and times each operation under its name.
-pub struct OperationMetrics;
-
-impl ExtensionFactory for OperationMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationMetricsExtension::default())
-    }
-}
-
-#[derive(Default)]
-struct OperationMetricsExtension {
-    /// The operation executed; none when the request was refused before execution.
-    executed: Mutex<Option<Option<String>>>,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for OperationMetricsExtension {
-    async fn request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextRequest<'_>,
-    ) -> async_graphql::Response {
-        let started = Instant::now();
-        let response = next.run(ctx).await;
-        let executed = self
-            .executed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let label = match executed {
-            Some(name) => operation_label(name.as_deref()),
-            None => "invalid".into(),
-        };
-        let outcome = if response.is_ok() { "ok" } else { "error" };
-        metrics::counter!(GRAPHQL_OPERATIONS, "operation" => label.clone(), "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!(GRAPHQL_DURATION, "operation" => label)
-            .record(started.elapsed().as_secs_f64());
-        response
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> async_graphql::Response {
-        *self.executed.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(operation_name.map(str::to_string));
-        next.run(ctx, operation_name).await
-    }
+/// Counts and times one GraphQL request: under its operation's name (`None` for an anonymous
+/// one), or under `invalid` when it was refused before it ran (`executed` is `None`).
+pub fn record_operation(executed: Option<Option<&str>>, ok: bool, elapsed: Duration) {
+    let label = match executed {
+        Some(name) => operation_label(name),
+        None => "invalid".into(),
+    };
+    let outcome = if ok { "ok" } else { "error" };
+    metrics::counter!(GRAPHQL_OPERATIONS, "operation" => label.clone(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!(GRAPHQL_DURATION, "operation" => label).record(elapsed.as_secs_f64());
 }
 
 /// axum middleware: counts and times HTTP requests by route (the route's pattern, never the

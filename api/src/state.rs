@@ -12,7 +12,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub schema: RosterSchema,
-    /// The schema's parsed and persisted documents (a GET names one by hash).
+    /// Parsed and persisted documents, for every request the schema runs.
     pub documents: crate::graphql::documents::Documents,
     pub shared: Shared,
     /// The Redis queue, where the queue is separate from the database (for `/readyz`).

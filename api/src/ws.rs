@@ -7,6 +7,7 @@
 //! ([`MAX_BODY_BYTES`]) closes the socket without being read.
 
 use crate::graphql::RosterSchema;
+use crate::graphql::documents::Documents;
 use crate::graphql::context::Shared;
 use crate::state::{AppState, authenticate_bearer};
 use crate::state::{MAX_BODY_BYTES, request_error};
@@ -29,6 +30,7 @@ struct Session {
 #[derive(Clone)]
 struct SocketExecutor {
     schema: RosterSchema,
+    documents: Documents,
     shared: Shared,
     client: IpAddr,
 }
@@ -45,12 +47,13 @@ impl SocketExecutor {
 /// Whether the operation `request` runs is a subscription (its events are then authorised
 /// one by one; a query's or mutation's single answer is not held back, so `signOut` over a
 /// socket still answers).
-fn is_subscription(request: &Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+fn is_subscription(request: &mut Request) -> bool {
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
         return false;
     };
     let is = |ty: OperationType| ty == OperationType::Subscription;
-    match (&document.operations, request.operation_name.as_deref()) {
+    match (&document.operations, name.as_deref()) {
         (DocumentOperations::Single(op), _) => is(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops
             .iter()
@@ -74,8 +77,16 @@ impl Executor for SocketExecutor {
     ) -> BoxStream<'static, Response> {
         let this = self.clone();
         let bearer = Self::bearer(session.as_ref());
-        let subscription = is_subscription(&request);
         let start = async move {
+            // The document as HTTP gets it (persisted, cached or parsed now).
+            let mut request = match this.documents.prepare(request).await {
+                Ok(request) => request,
+                Err(e) => {
+                    let refused = Response::from_errors(vec![e]);
+                    return futures::stream::once(async { refused }).boxed();
+                }
+            };
+            let subscription = is_subscription(&mut request);
             let mut ctx = match authenticate_bearer(&this.shared, bearer.as_deref()).await {
                 Ok(ctx) => ctx,
                 Err(e) => {
@@ -122,6 +133,7 @@ pub async fn graphql_ws(
 ) -> axum::response::Response {
     let executor = SocketExecutor {
         schema: state.schema.clone(),
+        documents: state.documents.clone(),
         shared: state.shared.clone(),
         client: peer.ip(),
     };
@@ -163,13 +175,13 @@ mod tests {
 
     #[test]
     fn only_subscriptions_have_their_events_held_back() {
-        assert!(is_subscription(&Request::new(
+        assert!(is_subscription(&mut Request::new(
             "subscription { contractChanged(contractId: \"x\") { kind } }"
         )));
-        assert!(!is_subscription(&Request::new("mutation { signOut }")));
-        assert!(!is_subscription(&Request::new("{ me { id } }")));
+        assert!(!is_subscription(&mut Request::new("mutation { signOut }")));
+        assert!(!is_subscription(&mut Request::new("{ me { id } }")));
         let two = "query A { me { id } } subscription B { x }";
-        assert!(is_subscription(&Request::new(two).operation_name("B")));
-        assert!(!is_subscription(&Request::new(two).operation_name("A")));
+        assert!(is_subscription(&mut Request::new(two).operation_name("B")));
+        assert!(!is_subscription(&mut Request::new(two).operation_name("A")));
     }
 }

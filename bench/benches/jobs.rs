@@ -1,6 +1,7 @@
-//! Jobs per second through apalis-redis, configured as Roster's worker configures it (queue
-//! config, poll interval, concurrency), with a no-op handler; beside BullMQ on the same Redis
-//! with a no-op processor, the same number of jobs and the same concurrency.
+//! Jobs per second through apalis-redis, configured as Roster's worker configures it
+//! (`roster_worker::redis_config`, its poll strategy and concurrency), with a no-op handler;
+//! beside BullMQ on the same Redis with a no-op processor, the same number of jobs and the same
+//! concurrency.
 //!
 //! Both sides push jobs one at a time from `concurrency` producers, then drain them with a
 //! worker, in rounds of `ROSTER_BENCH_JOB_BATCH` (5,000; see below why); the time to drain
@@ -31,7 +32,7 @@ struct Run {
 async fn apalis_run(n: i64, batch: i64, concurrency: usize, queue: &str) -> anyhow::Result<Run> {
     let conn = apalis_redis::connect(REDIS_URL).await?;
     let storage = apalis_redis::RedisStorage::<i64>::new(conn)
-        .with_config(apalis_redis::Config::default().queue(queue));
+        .with_config(roster_worker::redis_config(queue));
     let mut run = Run {
         push_s: 0.0,
         drain_s: 0.0,
@@ -64,7 +65,11 @@ async fn apalis_run(n: i64, batch: i64, concurrency: usize, queue: &str) -> anyh
         let (counter, notify) = (done.clone(), all_done.clone());
         let name = format!("roster-bench-jobs-{}-{round}", std::process::id());
         let worker = WorkerBuilder::new(name)
-            .backend(storage.clone().poll_with_interval(roster_worker::POLL))
+            .backend(
+                storage
+                    .clone()
+                    .poll_with_strategy(roster_worker::poll::Every::new(roster_worker::POLL)),
+            )
             .concurrency(concurrency)
             .on_event(move |_ctx, event| {
                 if matches!(event, Event::Success(_))

@@ -4,22 +4,23 @@
 //! the document once the server has seen it. Both share one LRU of documents keyed by the
 //! SHA-256 of their text, per process (a process that does not know a hash answers
 //! `PersistedQueryNotFound`, and the client sends the document again).
+//!
+//! [`Documents::prepare`] does this before the schema runs a request, rather than an
+//! async-graphql extension: a schema with any extension resolves every field through the
+//! extensions' hooks (a registry lookup and a boxed future per extension per field), which on
+//! the contract page of 50 members cost more than the rest of the execution.
 
-use async_graphql::extensions::apollo_persisted_queries::{
-    ApolloPersistedQueries, CacheStorage, LruCacheStorage,
-};
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::apollo_persisted_queries::{CacheStorage, LruCacheStorage};
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ServerResult, Variables};
+use async_graphql::{Request, ServerError, ServerResult};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 
 /// Documents kept per process.
 pub const CAPACITY: usize = 1024;
 /// Longer documents are parsed every time (they are not an SPA's repeated operations).
 const LONGEST_KEPT: usize = 16 * 1024;
 
-/// The shared LRU, its parse-cache extension and its persisted-query extension.
+/// Parsed documents by the SHA-256 of their text, most recently used kept.
 #[derive(Clone)]
 pub struct Documents(LruCacheStorage);
 
@@ -29,45 +30,69 @@ impl Default for Documents {
     }
 }
 
-impl Documents {
-    /// The automatic persisted queries extension over the same documents.
-    pub fn persisted(&self) -> ApolloPersistedQueries<LruCacheStorage> {
-        ApolloPersistedQueries::new(self.0.clone())
-    }
+/// The `persistedQuery` extension of a request.
+#[derive(serde::Deserialize)]
+struct PersistedQuery {
+    version: i32,
+    #[serde(rename = "sha256Hash")]
+    sha256_hash: String,
+}
 
+impl Documents {
     /// The document a persisted-query hash names, if this process has it (GET checks that it
     /// is not a mutation before running it).
     pub async fn by_hash(&self, sha256_hex: &str) -> Option<ExecutableDocument> {
         self.0.get(sha256_hex.to_string()).await
     }
-}
 
-impl ExtensionFactory for Documents {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(self.clone())
+    /// Gives `request` its parsed document: the one its persisted-query hash names, the one
+    /// this process parsed before from the same text, or its text parsed now (and kept when it
+    /// parses). Answers as async-graphql's `ApolloPersistedQueries` does.
+    pub async fn prepare(&self, mut request: Request) -> ServerResult<Request> {
+        if let Some(value) = request.extensions.remove("persistedQuery") {
+            let persisted: PersistedQuery = async_graphql::from_value(value).map_err(|_| {
+                ServerError::new("Invalid \"PersistedQuery\" extension configuration.", None)
+            })?;
+            if persisted.version != 1 {
+                return Err(ServerError::new(
+                    format!(
+                        "Only the \"PersistedQuery\" extension of version \"1\" is supported, and the current version is \"{}\".",
+                        persisted.version
+                    ),
+                    None,
+                ));
+            }
+            if request.query.is_empty() {
+                let doc = self
+                    .0
+                    .get(persisted.sha256_hash)
+                    .await
+                    .ok_or_else(|| ServerError::new("PersistedQueryNotFound", None))?;
+                request.set_parsed_query(doc);
+                return Ok(request);
+            }
+            if persisted.sha256_hash != hash(&request.query) {
+                return Err(ServerError::new("provided sha does not match query", None));
+            }
+        }
+        if request.query.len() > LONGEST_KEPT {
+            return Ok(request);
+        }
+        let key = hash(&request.query);
+        let doc = match self.0.get(key.clone()).await {
+            Some(doc) => doc,
+            None => {
+                let doc = async_graphql::parser::parse_query(&request.query)?;
+                self.0.set(key, doc.clone()).await;
+                doc
+            }
+        };
+        request.set_parsed_query(doc);
+        Ok(request)
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for Documents {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        // An empty query is a persisted one, already parsed.
-        if query.is_empty() || query.len() > LONGEST_KEPT {
-            return next.run(ctx, query, variables).await;
-        }
-        let key = format!("{:x}", Sha256::digest(query.as_bytes()));
-        if let Some(doc) = self.0.get(key.clone()).await {
-            return Ok(doc);
-        }
-        // Only a document that parsed (and passed the depth checks) is kept.
-        let doc = next.run(ctx, query, variables).await?;
-        self.0.set(key, doc.clone()).await;
-        Ok(doc)
-    }
+/// The SHA-256 of a document's text, in lower-case hex (the persisted-query hash).
+fn hash(query: &str) -> String {
+    format!("{:x}", Sha256::digest(query.as_bytes()))
 }

@@ -39,29 +39,63 @@ pub const MAX_DEPTH: usize = 12;
 /// ([`scalars::page_cost`]), so nested and aliased pages multiply.
 pub const MAX_COMPLEXITY: usize = 10_000;
 
-/// Builds the schema; `introspection` can be switched off for production.
+/// Builds the schema; `introspection` can be switched off for production. It has no
+/// extension, on purpose: see [`documents`].
 pub fn schema(introspection: bool) -> RosterSchema {
-    schema_with(introspection, documents::Documents::default())
-}
-
-/// Builds the schema over `documents`, the cache of parsed and persisted documents.
-pub fn schema_with(introspection: bool, documents: documents::Documents) -> RosterSchema {
     let builder = Schema::build(
         query::Query,
         Mutation::default(),
         subscription::Subscription,
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-    .extension(crate::metrics::OperationMetrics)
-    .extension(documents.persisted())
-    .extension(documents);
+    .limit_complexity(MAX_COMPLEXITY);
     let builder = if introspection {
         builder
     } else {
         builder.disable_introspection().disable_suggestions()
     };
     builder.finish()
+}
+
+/// Runs one request as HTTP and websockets run it: its document from `documents` (persisted,
+/// cached or parsed now), then the schema; counted and timed by operation
+/// ([`crate::metrics::record_operation`]).
+pub async fn execute(
+    schema: &RosterSchema,
+    documents: &documents::Documents,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let started = std::time::Instant::now();
+    let mut request = match documents.prepare(request).await {
+        Ok(request) => request,
+        Err(e) => {
+            crate::metrics::record_operation(None, false, started.elapsed());
+            return async_graphql::Response::from_errors(vec![e]);
+        }
+    };
+    let name = operation_name(&mut request);
+    let response = schema.execute(request).await;
+    // Refused before it ran (validation): no data and no error at a field's path.
+    let refused = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let executed = (!refused).then_some(name.as_deref());
+    crate::metrics::record_operation(executed, response.is_ok(), started.elapsed());
+    response
+}
+
+/// The name of the operation a request runs: the one it names, else its document's only
+/// named operation.
+fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    match &request.parsed_query().ok()?.operations {
+        async_graphql::parser::types::DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+            ops.keys().next().map(ToString::to_string)
+        }
+        _ => None,
+    }
 }
 
 /// The SDL that `roster schema` prints and `schema.graphql` holds.
