@@ -19,6 +19,7 @@ use async_graphql::parser::types::OperationType;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// `application/graphql-response+json`.
 pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -304,6 +305,15 @@ fn error_code(response: &async_graphql::Response) -> Option<&str> {
     })
 }
 
+/// A request error's answer: no `data` entry at all, as execution never started (the spec's
+/// "not present").
+#[derive(serde::Serialize)]
+struct NoData<'a> {
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
+}
+
 /// The HTTP answer to an executed (or refused-before-running) GraphQL request.
 pub fn respond(media: MediaType, response: async_graphql::Response) -> Response {
     let request_error = is_request_error(&response);
@@ -316,19 +326,24 @@ pub fn respond(media: MediaType, response: async_graphql::Response) -> Response 
             _ => StatusCode::BAD_REQUEST,
         },
     };
-    let extra_headers = response.http_headers.clone();
-    let mut body = match serde_json::to_value(&response) {
-        Ok(v) => v,
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    // Written straight from the response: through a `serde_json::Value` first, every key and
+    // string of the answer was copied and hashed once more.
+    let body = if request_error {
+        serde_json::to_vec(&NoData {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+    } else {
+        serde_json::to_vec(&response)
     };
-    if request_error && let Value::Object(o) = &mut body {
-        // No `data` entry at all: a request error never executed (the spec's "not present").
-        o.remove("data");
-    }
+    let Ok(body) = body else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let extra_headers = response.http_headers;
     let mut out = (
         status,
         [(header::CONTENT_TYPE, media.content_type())],
-        body.to_string(),
+        body,
     )
         .into_response();
     for (k, v) in &extra_headers {

@@ -45,7 +45,7 @@ impl Company {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Option<Connection<String, Contract, ConnectionFields>>> {
+    ) -> Result<Option<Connection<Cursor, Contract, ConnectionFields>>> {
         let c = ctx.data_unchecked::<Ctx>();
         let (limit, after_id) = page_args(Paging::Contracts, first, after.as_deref())?;
         let pool = c.store.pool();
@@ -255,7 +255,7 @@ impl Contract {
         search: Option<String>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Option<Connection<String, Member, ConnectionFields>>> {
+    ) -> Result<Option<Connection<Cursor, Member, ConnectionFields>>> {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
@@ -320,7 +320,7 @@ impl Contract {
         filter: Option<AuditLogFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Option<Connection<String, AuditEntry, ConnectionFields>>> {
+    ) -> Result<Option<Connection<Cursor, AuditEntry, ConnectionFields>>> {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
@@ -389,7 +389,7 @@ impl Contract {
         search: Option<SupportCaseSearch>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Option<Connection<String, SupportCase, ConnectionFields>>> {
+    ) -> Result<Option<Connection<Cursor, SupportCase, ConnectionFields>>> {
         contract_cases(ctx, self, search, first, after).await
     }
 
@@ -443,7 +443,7 @@ impl Contract {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Option<Connection<String, EmailDelivery, ConnectionFields>>> {
+    ) -> Result<Option<Connection<Cursor, EmailDelivery, ConnectionFields>>> {
         if !self.allows(ctx, &Action::ViewMembers) {
             return Ok(None);
         }
@@ -762,7 +762,7 @@ impl Viewer {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Contract, ConnectionFields>> {
+    ) -> Result<Connection<Cursor, Contract, ConnectionFields>> {
         list_contracts(ctx, first, after).await
     }
     /// The companies where the viewer is the Contract Manager of a contract (R30); empty for
@@ -1083,7 +1083,7 @@ pub async fn contract_cases(
     search: Option<SupportCaseSearch>,
     first: Option<i32>,
     after: Option<String>,
-) -> Result<Option<Connection<String, SupportCase, ConnectionFields>>> {
+) -> Result<Option<Connection<Cursor, SupportCase, ConnectionFields>>> {
     if !contract.allows(ctx, &Action::ViewCases) {
         return Ok(None);
     }
@@ -1196,7 +1196,7 @@ pub async fn list_contracts(
     ctx: &Context<'_>,
     first: Option<i32>,
     after: Option<String>,
-) -> Result<Connection<String, Contract, ConnectionFields>> {
+) -> Result<Connection<Cursor, Contract, ConnectionFields>> {
     let c = ctx.data_unchecked::<Ctx>();
     let (limit, after_id) = page_args(Paging::Contracts, first, after.as_deref())?;
     let pool = c.store.pool();

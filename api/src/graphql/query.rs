@@ -8,7 +8,7 @@ use super::objects::{
     Contract, ContractProduct, SupportCase, User, Viewer, case_by_case_id, contract_by_id,
     list_contracts, signed_in, visible_case,
 };
-use super::scalars::{ConnectionFields, page_cost};
+use super::scalars::{ConnectionFields, Cursor, page_cost};
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Interface, Object};
 use roster_domain::policy::{Action, Principal};
@@ -117,7 +117,7 @@ impl Query {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Contract, ConnectionFields>> {
+    ) -> Result<Connection<Cursor, Contract, ConnectionFields>> {
         list_contracts(ctx, first, after).await
     }
 }

@@ -1,7 +1,7 @@
 //! The GraphQL scalars, enums and shapes every other module shares: dates, the domain's
 //! enums, `UserError`, and connection paging. A leaf: it depends on no other module here.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::{Enum, Result, SimpleObject};
 use chrono::NaiveDate;
 
@@ -156,6 +156,14 @@ pub enum Paging {
 }
 
 impl Paging {
+    const ALL: [Paging; 5] = [
+        Paging::Members,
+        Paging::SupportCases,
+        Paging::AuditLog,
+        Paging::Emails,
+        Paging::Contracts,
+    ];
+
     fn tag(self) -> &'static str {
         match self {
             Paging::Members => "members",
@@ -217,6 +225,29 @@ pub fn page_args(paging: Paging, first: Option<i32>, after: Option<&str>) -> Res
     Ok((i64::from(first), after))
 }
 
+/// An edge's cursor: encoded ([`Paging::cursor`]) only when the client asks for it, which a
+/// page of 50 members rarely does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    paging: Paging,
+    n: i64,
+}
+
+impl CursorType for Cursor {
+    type Error = &'static str;
+
+    fn decode_cursor(s: &str) -> std::result::Result<Self, Self::Error> {
+        Paging::ALL
+            .into_iter()
+            .find_map(|paging| paging.decode(s).map(|n| Cursor { paging, n }))
+            .ok_or("not a cursor this server issued")
+    }
+
+    fn encode_cursor(&self) -> String {
+        self.paging.cursor(self.n)
+    }
+}
+
 /// Builds a connection from one page fetched with `limit + 1` rows, each with the position or
 /// id its cursor carries.
 pub fn connection<N: async_graphql::OutputType>(
@@ -225,7 +256,7 @@ pub fn connection<N: async_graphql::OutputType>(
     limit: i64,
     has_previous: bool,
     total: i64,
-) -> Connection<String, N, ConnectionFields> {
+) -> Connection<Cursor, N, ConnectionFields> {
     let has_next = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let mut conn = Connection::with_additional_fields(
@@ -235,7 +266,7 @@ pub fn connection<N: async_graphql::OutputType>(
     );
     conn.edges.extend(
         rows.into_iter()
-            .map(|(id, node)| Edge::new(paging.cursor(id), node)),
+            .map(|(n, node)| Edge::new(Cursor { paging, n }, node)),
     );
     conn
 }
@@ -247,6 +278,13 @@ mod tests {
     #[test]
     fn cursors_are_opaque_and_belong_to_one_connection() {
         let c = Paging::Members.cursor(5);
+        let edge = Cursor {
+            paging: Paging::Members,
+            n: 5,
+        };
+        assert_eq!(edge.encode_cursor(), c);
+        assert_eq!(Cursor::decode_cursor(&c), Ok(edge));
+        assert!(Cursor::decode_cursor("bWVtYmVyczotNQ").is_err());
         assert_eq!(Paging::Members.decode(&c), Some(5));
         assert_eq!(Paging::SupportCases.decode(&c), None);
         for bad in [
