@@ -340,12 +340,7 @@ pub fn respond(media: MediaType, response: async_graphql::Response) -> Response 
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let extra_headers = response.http_headers;
-    let mut out = (
-        status,
-        [(header::CONTENT_TYPE, media.content_type())],
-        body,
-    )
-        .into_response();
+    let mut out = (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response();
     for (k, v) in &extra_headers {
         out.headers_mut().append(k, v.clone());
     }

@@ -7,8 +7,8 @@
 //! ([`MAX_BODY_BYTES`]) closes the socket without being read.
 
 use crate::graphql::RosterSchema;
-use crate::graphql::documents::Documents;
 use crate::graphql::context::Shared;
+use crate::graphql::documents::Documents;
 use crate::state::{AppState, authenticate_bearer};
 use crate::state::{MAX_BODY_BYTES, request_error};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
