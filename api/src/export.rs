@@ -336,6 +336,7 @@ fn async_stream_members(
                     .await
                     .map_err(std::io::Error::other)?;
                 members::page(
+                    store.backend(),
                     &mut conn,
                     contract_id,
                     support,

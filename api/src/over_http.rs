@@ -240,20 +240,9 @@ impl Params {
 
     /// Whether `doc`, with this request's `operationName`, runs a mutation or subscription.
     pub fn runs_mutation(&self, doc: &async_graphql::parser::types::ExecutableDocument) -> bool {
-        let ty = match (&doc.operations, self.operation_name.as_deref()) {
-            (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op.node.ty),
-            (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {
-                ops.get(name).map(|op| op.node.ty)
-            }
-            (async_graphql::parser::types::DocumentOperations::Multiple(ops), None) => ops
-                .values()
-                .next()
-                .filter(|_| ops.len() == 1)
-                .map(|op| op.node.ty),
-        };
         matches!(
-            ty,
-            Some(OperationType::Mutation | OperationType::Subscription)
+            crate::graphql::documents::selected(doc, self.operation_name.as_deref()),
+            Some((_, OperationType::Mutation | OperationType::Subscription))
         )
     }
 }
@@ -287,15 +276,6 @@ pub fn is_json_body(headers: &HeaderMap) -> bool {
     })
 }
 
-/// A request error: the response carries no `data` because execution never started (the
-/// document did not parse or validate, the variables did not coerce, the request was refused
-/// before running). Field errors always carry a path.
-fn is_request_error(response: &async_graphql::Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty())
-}
-
 fn error_code(response: &async_graphql::Response) -> Option<&str> {
     response.errors.iter().find_map(|e| {
         e.extensions.as_ref().and_then(|x| match x.get("code") {
@@ -316,7 +296,7 @@ struct NoData<'a> {
 
 /// The HTTP answer to an executed (or refused-before-running) GraphQL request.
 pub fn respond(media: MediaType, response: async_graphql::Response) -> Response {
-    let request_error = is_request_error(&response);
+    let request_error = crate::graphql::is_request_error(&response);
     let status = match media {
         MediaType::Json => StatusCode::OK,
         MediaType::GraphqlResponse if !request_error => StatusCode::OK,

@@ -8,10 +8,10 @@
 
 use crate::graphql::RosterSchema;
 use crate::graphql::context::Shared;
-use crate::graphql::documents::Documents;
+use crate::graphql::documents::{self, Documents};
 use crate::state::{AppState, authenticate_bearer};
 use crate::state::{MAX_BODY_BYTES, request_error};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Executor, Request, Response};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
@@ -52,14 +52,10 @@ fn is_subscription(request: &mut Request) -> bool {
     let Ok(document) = request.parsed_query() else {
         return false;
     };
-    let is = |ty: OperationType| ty == OperationType::Subscription;
-    match (&document.operations, name.as_deref()) {
-        (DocumentOperations::Single(op), _) => is(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops
-            .iter()
-            .any(|(n, op)| n.as_str() == name && is(op.node.ty)),
-        (DocumentOperations::Multiple(_), None) => false,
-    }
+    matches!(
+        documents::selected(document, name.as_deref()),
+        Some((_, OperationType::Subscription))
+    )
 }
 
 impl Executor for SocketExecutor {
@@ -183,5 +179,9 @@ mod tests {
         let two = "query A { me { id } } subscription B { x }";
         assert!(is_subscription(&mut Request::new(two).operation_name("B")));
         assert!(!is_subscription(&mut Request::new(two).operation_name("A")));
+        // A lone named subscription runs without an operationName, so it is held back too.
+        assert!(is_subscription(&mut Request::new(
+            "subscription S { contractChanged(contractId: \"x\") { kind } }"
+        )));
     }
 }

@@ -236,14 +236,14 @@ fn typed<T: std::str::FromStr<Err = DomainError>>(what: &str, raw: &str) -> Resu
         .map_err(|_| StoreError::Corrupt(format!("unknown stored {what} {raw:?}")))
 }
 
-/// PostgreSQL runs this as a prepared statement, soon with a generic plan (no parameter
-/// values). Written as a join of the contract's memberships to users it was planned as a hash
-/// join over a sequential scan of every user (4 ms at 45,000 users, most of a mutation's
-/// database time, and growing with the user table); here users are read by primary key, row
-/// by row (`LATERAL ... OFFSET 0` keeps the planner from turning it back into a join), and
-/// emails are looked up with `= ANY(ARRAY(...))`, which the generic plan answers from the
+/// PostgreSQL runs this as a prepared statement, planned for the values given or, after a few
+/// executions, generically. Written as a join of the contract's memberships to users it was
+/// planned as a hash join over a sequential scan of every user (4 ms at 45,000 users, most of
+/// a mutation's database time, and growing with the user table); here users are read by
+/// primary key, row by row (`LATERAL ... OFFSET 0` keeps the planner from turning it back into
+/// a join), and emails are looked up with `= ANY(ARRAY(...))`, which is answered from the
 /// `lower(email)` index (`IN (SELECT ...)` hashed the whole table). `tests/tests/plans.rs`
-/// holds the generic plan to no sequential scan of users.
+/// holds both plans to no sequential scan of users.
 pub const MEMBERS_PG: &str = "SELECT m.user_id, u.email, u.first_name, u.last_name, u.language, m.status, \
      m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \
      CASE WHEN u.coordinator_terms_at IS NULL THEN CAST(0 AS BIGINT) ELSE CAST(1 AS BIGINT) END AS terms, \

@@ -3,7 +3,7 @@
 //! go through `change` (one locked snapshot, one plan); what is left here that writes is
 //! [`lock_contract`] and [`add`] for the order and renewal paths.
 
-use crate::{StoreResult, Tx, flag, now_ms};
+use crate::{Backend, StoreResult, Tx, flag, now_ms};
 use roster_domain::change::Benefit;
 use roster_domain::{MemberStatus, Role, SupportLevel};
 use std::collections::{BTreeMap, BTreeSet};
@@ -239,6 +239,7 @@ pub struct MemberFilter {
 /// (correlated `string_agg`, which SQLite has since 3.44 as PostgreSQL does) and the total, so
 /// a page costs one statement whatever its size (two for a page past the end, to count).
 pub async fn page(
+    backend: Backend,
     conn: &mut sqlx::AnyConnection,
     contract_id: i64,
     support: SupportLevel,
@@ -270,11 +271,11 @@ pub async fn page(
         role,
         advanced,
     );
-    let rows = filtered(conn, contract_id, &params, limit, offset).await?;
+    let rows = filtered(backend, conn, contract_id, &params, limit, offset).await?;
     let total = match rows.first() {
         Some(r) => r.total,
         // An empty page past the end still needs the total.
-        None if offset > 0 => filtered(conn, contract_id, &params, 1, 0)
+        None if offset > 0 => filtered(backend, conn, contract_id, &params, 1, 0)
             .await?
             .first()
             .map_or(0, |r| r.total),
@@ -389,7 +390,7 @@ macro_rules! members_page {
     };
 }
 
-/// PostgreSQL runs the page as a prepared statement, soon with a generic plan, which joined
+/// PostgreSQL runs the page as a prepared statement; planned for the values given, it joined
 /// the contract's memberships to users by a hash join over a sequential scan of every user
 /// (5 to 11 ms of the contract page at 45,000 users, growing with the user table). Each
 /// member's user is read by key instead (`OFFSET 0` keeps the planner from turning the
@@ -402,16 +403,16 @@ const MEMBERS_PAGE_SQLITE: &str =
     members_page!("FROM memberships m JOIN users u ON u.id = m.user_id");
 
 async fn filtered(
+    backend: Backend,
     conn: &mut sqlx::AnyConnection,
     contract_id: i64,
     params: &FilterParams,
     limit: i64,
     offset: i64,
 ) -> StoreResult<Vec<PageRow>> {
-    let sql = if conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME {
-        MEMBERS_PAGE_SQLITE
-    } else {
-        MEMBERS_PAGE_PG
+    let sql = match backend {
+        Backend::Postgres => MEMBERS_PAGE_PG,
+        Backend::Sqlite => MEMBERS_PAGE_SQLITE,
     };
     Ok(sqlx::query_as(sql)
         .bind(contract_id)

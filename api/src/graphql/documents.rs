@@ -11,7 +11,7 @@
 //! the contract page of 50 members cost more than the rest of the execution.
 
 use async_graphql::extensions::apollo_persisted_queries::{CacheStorage, LruCacheStorage};
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{Request, ServerError, ServerResult};
 use sha2::{Digest, Sha256};
 
@@ -89,6 +89,26 @@ impl Documents {
         };
         request.set_parsed_query(doc);
         Ok(request)
+    }
+}
+
+/// The operation `doc` runs for a request naming `operation_name`, as async-graphql picks it
+/// (the named one; without a name, the only one), with its name: `None` when the document has
+/// no such operation (execution then reports it).
+pub fn selected<'d>(
+    doc: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<&'d str>, OperationType)> {
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some((None, op.node.ty)),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .get_key_value(name)
+            .map(|(n, op)| (Some(n.as_str()), op.node.ty)),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .iter()
+            .next()
+            .map(|(n, op)| (Some(n.as_str()), op.node.ty)),
+        (DocumentOperations::Multiple(_), None) => None,
     }
 }
 

@@ -75,11 +75,7 @@ pub async fn execute(
     };
     let name = operation_name(&mut request);
     let response = schema.execute(request).await;
-    // Refused before it ran (validation): no data and no error at a field's path.
-    let refused = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    let executed = (!refused).then_some(name.as_deref());
+    let executed = (!is_request_error(&response)).then_some(name.as_deref());
     crate::metrics::record_operation(executed, response.is_ok(), started.elapsed());
     response
 }
@@ -87,15 +83,19 @@ pub async fn execute(
 /// The name of the operation a request runs: the one it names, else its document's only
 /// named operation.
 fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
-    if let Some(name) = &request.operation_name {
-        return Some(name.clone());
-    }
-    match &request.parsed_query().ok()?.operations {
-        async_graphql::parser::types::DocumentOperations::Multiple(ops) if ops.len() == 1 => {
-            ops.keys().next().map(ToString::to_string)
-        }
-        _ => None,
-    }
+    let named = request.operation_name.clone();
+    let doc = request.parsed_query().ok()?;
+    let (name, _) = documents::selected(doc, named.as_deref())?;
+    name.map(str::to_string)
+}
+
+/// A request error: the response carries no `data` because execution never started (the
+/// document did not parse or validate, the variables did not coerce, the request was refused
+/// before running). Field errors always carry a path.
+pub fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// The SDL that `roster schema` prints and `schema.graphql` holds.

@@ -287,6 +287,7 @@ impl Contract {
         let store = &ctx.data_unchecked::<Ctx>().store;
         let mut conn = store.pool().acquire().await?;
         let (rows, total) = roster_store::members::page(
+            store.backend(),
             &mut conn,
             self.row.id,
             support,
