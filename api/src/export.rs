@@ -324,9 +324,11 @@ fn async_stream_members(
         h.extend(csv_line(&MEMBER_COLUMNS.map(String::from)));
         h
     };
+    let product_list: std::sync::Arc<[ContractProductRow]> = products.values().cloned().collect();
     let pages = futures::stream::unfold(Some(0i64), move |offset| {
         let store = store.clone();
         let products = products.clone();
+        let product_list = product_list.clone();
         async move {
             let offset = offset?;
             let page = async {
@@ -338,9 +340,13 @@ fn async_stream_members(
                 members::page(
                     store.backend(),
                     &mut conn,
-                    contract_id,
-                    support,
+                    members::PageOf {
+                        contract_id,
+                        support,
+                        products: &product_list,
+                    },
                     &MemberFilter::default(),
+                    true,
                     offset,
                     PAGE,
                 )

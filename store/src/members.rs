@@ -3,6 +3,7 @@
 //! go through `change` (one locked snapshot, one plan); what is left here that writes is
 //! [`lock_contract`] and [`add`] for the order and renewal paths.
 
+use crate::contracts::ContractProductRow;
 use crate::{Backend, StoreResult, Tx, flag, now_ms};
 use roster_domain::change::Benefit;
 use roster_domain::{MemberStatus, Role, SupportLevel};
@@ -233,59 +234,53 @@ pub struct MemberFilter {
     pub search: Option<String>,
 }
 
+/// The contract a page of members is read from: the products it holds are what say who
+/// coordinates which (R4), so the page need not ask the database again.
+#[derive(Clone, Copy)]
+pub struct PageOf<'a> {
+    pub contract_id: i64,
+    pub support: SupportLevel,
+    pub products: &'a [ContractProductRow],
+}
+
 /// One page of members matching `filter`, sorted by name, and the total that match.
 ///
-/// One statement: the filtered, sorted page with each member's seats and coordinated products
-/// (correlated `string_agg`, which SQLite has since 3.44 as PostgreSQL does) and the total, so
-/// a page costs one statement whatever its size (two for a page past the end, to count).
+/// One statement: the filtered, sorted page and the total, so a page costs one statement
+/// whatever its size (two for a page past the end, to count). Each member's seats come in the
+/// same statement (a correlated `string_agg`, which SQLite has since 3.44 as PostgreSQL does)
+/// when `with_access`; without it `access.products` is left empty (a page that shows no access
+/// does not pay for it: on PostgreSQL it was half the statement's time). The products each
+/// member coordinates are read off `of.products`.
 pub async fn page(
     backend: Backend,
     conn: &mut sqlx::AnyConnection,
-    contract_id: i64,
-    support: SupportLevel,
+    of: PageOf<'_>,
     filter: &MemberFilter,
+    with_access: bool,
     offset: i64,
     limit: i64,
 ) -> StoreResult<(Vec<Member>, i64)> {
-    let products = filter.contract_products.as_ref().map(|set| {
-        format!(
-            ",{},",
-            set.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        )
-    });
-    let search = filter.search.as_ref().map(|s| {
-        let escaped = s
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
-    let advanced = i64::from(support == SupportLevel::Advanced);
-    let role = filter.role.map(|r| r.as_str());
-    let params = (
-        filter.status.clone(),
-        filter.web_support.map(i64::from),
-        search,
-        products,
-        role,
-        advanced,
-    );
-    let rows = filtered(backend, conn, contract_id, &params, limit, offset).await?;
+    let statement = PageStatement::new(backend, of.support, filter, with_access);
+    let rows = statement.fetch(conn, of.contract_id, limit, offset).await?;
     let total = match rows.first() {
         Some(r) => r.total,
         // An empty page past the end still needs the total.
-        None if offset > 0 => filtered(backend, conn, contract_id, &params, 1, 0)
+        None if offset > 0 => statement
+            .fetch(conn, of.contract_id, 1, 0)
             .await?
             .first()
             .map_or(0, |r| r.total),
         None => 0,
     };
-    // The seats held and the products coordinated came in the same statement.
     let members = rows
         .into_iter()
         .map(|r| Member {
-            coordinates: parse_ids(&r.coordinated),
+            coordinates: of
+                .products
+                .iter()
+                .filter(|p| p.coordinator_user_id == Some(r.member.user_id))
+                .map(|p| p.id)
+                .collect(),
             access: Access {
                 products: parse_ids(&r.held),
                 web_support: flag(r.member.web_support),
@@ -301,15 +296,13 @@ fn parse_ids(s: &str) -> BTreeSet<i64> {
     s.split(',').filter_map(|x| x.trim().parse().ok()).collect()
 }
 
-/// A row of [`filtered`], read by position: by name, every column of every row cost a
+/// A row of the members page, read by position: by name, every column of every row cost a
 /// SipHash lookup in sqlx's `AnyRow`, a tenth of the contract page's CPU.
 struct PageRow {
     member: MemberRow,
     total: i64,
-    /// The contract products the member holds, comma-separated.
+    /// The contract products the member holds, comma-separated (empty unless asked for).
     held: String,
-    /// The contract products the member coordinates, comma-separated.
-    coordinated: String,
 }
 
 impl sqlx::FromRow<'_, sqlx::any::AnyRow> for PageRow {
@@ -336,96 +329,167 @@ impl sqlx::FromRow<'_, sqlx::any::AnyRow> for PageRow {
             },
             total: row.try_get(12)?,
             held: row.try_get(13)?,
-            coordinated: row.try_get(14)?,
         })
     }
 }
 
-type FilterParams = (
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<&'static str>,
-    i64,
-);
-
-/// The members page (see [`filtered`]) over `$from`, how memberships meet their users.
-macro_rules! members_page {
-    ($from:literal) => {
-        concat!(
-        "SELECT m.contract_id, m.user_id, u.email, ",
-        shown_names!(),
-        ", m.status, m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \
-         m.created_at, COUNT(*) OVER () AS total, \
-         COALESCE((SELECT string_agg(CAST(pa.contract_product_id AS TEXT), ',') \
-                   FROM product_access pa \
-                   WHERE pa.contract_id = m.contract_id AND pa.user_id = m.user_id), '') AS held, \
-         COALESCE((SELECT string_agg(CAST(cp.id AS TEXT), ',') FROM contract_products cp \
-                   WHERE cp.contract_id = m.contract_id AND cp.coordinator_user_id = m.user_id), '') \
-                   AS coordinated \
-         ",
-        $from,
-        " WHERE m.contract_id = $1 \
-         AND ($2 IS NULL OR m.status = $2) \
-         AND ($3 IS NULL OR m.web_support = $3) \
-         AND ($4 IS NULL OR lower(",
-        shown_first!(),
-        " || ' ' || ",
-        shown_last!(),
-        ") LIKE $4 ESCAPE '\\' \
-              OR lower(u.email) LIKE $4 ESCAPE '\\') \
-         AND ($5 IS NULL OR EXISTS (SELECT 1 FROM product_access pa \
-              WHERE pa.contract_id = m.contract_id AND pa.user_id = m.user_id \
-              AND $5 LIKE '%,' || CAST(pa.contract_product_id AS TEXT) || ',%')) \
-         AND ($6 IS NULL OR $6 = 'USER' \
-              OR ($6 = 'CONTRACT_MANAGER' AND m.is_manager = 1) \
-              OR ($6 = 'SOFTWARE_COORDINATOR' AND EXISTS (SELECT 1 FROM contract_products cp \
-                  WHERE cp.contract_id = m.contract_id AND cp.coordinator_user_id = m.user_id)) \
-              OR ($6 = 'NAMED_CALLER' AND $7 = 1 AND (m.is_manager = 1 OR m.designated_caller = 1 \
-                  OR EXISTS (SELECT 1 FROM contract_products cp \
-                  WHERE cp.contract_id = m.contract_id AND cp.coordinator_user_id = m.user_id)))) \
-         ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT $8 OFFSET $9"
-        )
-    };
+/// The members page statement for one set of filters: a clause for each filter given and
+/// none for the others, so the page an SPA asks for most (no filter) is the short statement
+/// it is. With `$n IS NULL OR ...` clauses for every filter, PostgreSQL planned the statement
+/// anew on every execution (a generic plan looks dearer) and the planning cost more than
+/// running it. `$1` is the contract, the filters' values follow, then limit and offset.
+pub struct PageStatement {
+    sql: String,
+    status: Option<String>,
+    web_support: Option<i64>,
+    search: Option<String>,
+    contract_products: Option<String>,
 }
 
-/// PostgreSQL runs the page as a prepared statement; planned for the values given, it joined
-/// the contract's memberships to users by a hash join over a sequential scan of every user
-/// (5 to 11 ms of the contract page at 45,000 users, growing with the user table). Each
-/// member's user is read by key instead (`OFFSET 0` keeps the planner from turning the
-/// `LATERAL` back into a join). SQLite has no `LATERAL` and plans per statement.
-pub const MEMBERS_PAGE_PG: &str = members_page!(
-    "FROM memberships m CROSS JOIN LATERAL (SELECT u.id, u.email, u.first_name, u.last_name, \
-     u.language FROM users u WHERE u.id = m.user_id OFFSET 0) u"
-);
-const MEMBERS_PAGE_SQLITE: &str =
-    members_page!("FROM memberships m JOIN users u ON u.id = m.user_id");
+impl PageStatement {
+    pub fn new(
+        backend: Backend,
+        support: SupportLevel,
+        filter: &MemberFilter,
+        with_access: bool,
+    ) -> PageStatement {
+        let mut sql = String::with_capacity(1536);
+        sql.push_str(concat!(
+            "SELECT m.contract_id, m.user_id, u.email, ",
+            shown_names!(),
+            ", m.status, m.is_manager, m.designated_caller, m.web_support, m.cloud_services, \
+             m.created_at, COUNT(*) OVER () AS total, "
+        ));
+        sql.push_str(if with_access {
+            "COALESCE((SELECT string_agg(CAST(pa.contract_product_id AS TEXT), ',') \
+             FROM product_access pa \
+             WHERE pa.contract_id = m.contract_id AND pa.user_id = m.user_id), '') AS held "
+        } else {
+            "'' AS held "
+        });
+        sql.push_str(match backend {
+            // Planned for a join, PostgreSQL read every user of the database to find a page's
+            // (5 to 11 ms at 45,000 users); each member's user is read by key instead
+            // (`OFFSET 0` keeps the planner from turning the `LATERAL` back into a join).
+            // SQLite has no `LATERAL` and plans per statement.
+            Backend::Postgres => {
+                "FROM memberships m CROSS JOIN LATERAL (SELECT u.id, u.email, u.first_name, \
+                 u.last_name, u.language FROM users u WHERE u.id = m.user_id OFFSET 0) u "
+            }
+            Backend::Sqlite => "FROM memberships m JOIN users u ON u.id = m.user_id ",
+        });
+        sql.push_str("WHERE m.contract_id = $1");
+        let mut n = 1;
+        let mut param = |sql: &mut String| {
+            n += 1;
+            sql.push('$');
+            sql.push_str(&n.to_string());
+            n
+        };
+        if filter.status.is_some() {
+            sql.push_str(" AND m.status = ");
+            param(&mut sql);
+        }
+        if filter.web_support.is_some() {
+            sql.push_str(" AND m.web_support = ");
+            param(&mut sql);
+        }
+        if filter.search.is_some() {
+            sql.push_str(concat!(
+                " AND (lower(",
+                shown_first!(),
+                " || ' ' || ",
+                shown_last!(),
+                ") LIKE "
+            ));
+            let pattern = param(&mut sql);
+            sql.push_str(" ESCAPE '\\' OR lower(u.email) LIKE $");
+            sql.push_str(&pattern.to_string());
+            sql.push_str(" ESCAPE '\\')");
+        }
+        if filter.contract_products.is_some() {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM product_access pa \
+                 WHERE pa.contract_id = m.contract_id AND pa.user_id = m.user_id \
+                 AND ",
+            );
+            param(&mut sql);
+            sql.push_str(" LIKE '%,' || CAST(pa.contract_product_id AS TEXT) || ',%')");
+        }
+        const COORDINATES: &str = "EXISTS (SELECT 1 FROM contract_products cp \
+             WHERE cp.contract_id = m.contract_id AND cp.coordinator_user_id = m.user_id)";
+        match filter.role {
+            None | Some(Role::User) => {}
+            Some(Role::ContractManager) => sql.push_str(" AND m.is_manager = 1"),
+            Some(Role::SoftwareCoordinator) => {
+                sql.push_str(" AND ");
+                sql.push_str(COORDINATES);
+            }
+            // R13, as `rules::is_named_caller` says it.
+            Some(Role::NamedCaller) if support == SupportLevel::Advanced => {
+                sql.push_str(" AND (m.is_manager = 1 OR m.designated_caller = 1 OR ");
+                sql.push_str(COORDINATES);
+                sql.push(')');
+            }
+            Some(Role::NamedCaller) => sql.push_str(" AND 1 = 0"),
+        }
+        sql.push_str(" ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT ");
+        param(&mut sql);
+        sql.push_str(" OFFSET ");
+        param(&mut sql);
+        PageStatement {
+            sql,
+            status: filter.status.clone(),
+            web_support: filter.web_support.map(i64::from),
+            search: filter.search.as_ref().map(|s| {
+                let escaped = s
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            }),
+            contract_products: filter.contract_products.as_ref().map(|set| {
+                format!(
+                    ",{},",
+                    set.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+                )
+            }),
+        }
+    }
 
-async fn filtered(
-    backend: Backend,
-    conn: &mut sqlx::AnyConnection,
-    contract_id: i64,
-    params: &FilterParams,
-    limit: i64,
-    offset: i64,
-) -> StoreResult<Vec<PageRow>> {
-    let sql = match backend {
-        Backend::Postgres => MEMBERS_PAGE_PG,
-        Backend::Sqlite => MEMBERS_PAGE_SQLITE,
-    };
-    Ok(sqlx::query_as(sql)
-        .bind(contract_id)
-        .bind(params.0.clone())
-        .bind(params.1)
-        .bind(params.2.clone())
-        .bind(params.3.clone())
-        .bind(params.4)
-        .bind(params.5)
-        .bind(limit.max(0))
-        .bind(offset.max(0))
-        .fetch_all(&mut *conn)
-        .await?)
+    /// The statement's text (`tests/tests/plans.rs` asks PostgreSQL how it plans it).
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    async fn fetch(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        contract_id: i64,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<PageRow>> {
+        // Bound in the order `new` numbered them.
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(self.sql.as_str())).bind(contract_id);
+        if let Some(status) = &self.status {
+            query = query.bind(status.as_str());
+        }
+        if let Some(web_support) = self.web_support {
+            query = query.bind(web_support);
+        }
+        if let Some(search) = &self.search {
+            query = query.bind(search.as_str());
+        }
+        if let Some(products) = &self.contract_products {
+            query = query.bind(products.as_str());
+        }
+        Ok(query
+            .bind(limit.max(0))
+            .bind(offset.max(0))
+            .fetch_all(&mut *conn)
+            .await?)
+    }
 }
 
 /// What a member now has, as a Permissions Changed email lists it (R12): products, Web

@@ -316,7 +316,82 @@ async fn tenancy_admins_see_the_name_they_typed_until_the_person_signs_in(backen
     app.stop().await;
 }
 
+/// R4, R11, R21, R27: a members page loads seats only when it shows them and reads who
+/// coordinates what off the contract's products; however the page is asked for (edges or
+/// nodes, fields or a fragment, with or without seats), each member has the same roles and
+/// the same seats.
+async fn r21_r27_a_members_page_shows_the_same_roles_and_seats_however_it_is_asked(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(backend, false).await;
+    let (c, cm) = contract(
+        &app,
+        "PAGE-ASK",
+        "cm@ask.example",
+        &[("ACAD", 5), ("REVIT", 5)],
+    )
+    .await;
+    assign_sc(&app, &cm, &c, "REVIT", "sc@ask.example").await;
+    app.add_users(
+        &cm,
+        &c,
+        &["a@ask.example", "b@ask.example"],
+        json!({ "contractProductIds": [c.product("ACAD")] }),
+    )
+    .await;
+    let page = |selection: &str| {
+        format!(
+            "query($n: String!) {{ contract(number: $n) {{ members(first: 10) {{ {selection} }} }} }}"
+        )
+    };
+    let by_email = |data: &Value, list: &str| -> std::collections::BTreeMap<String, Value> {
+        data["contract"]["members"][list]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {list}: {data}"))
+            .iter()
+            .map(|m| {
+                let m = if list == "edges" { &m["node"] } else { m };
+                (m["user"]["email"].as_str().unwrap().to_string(), m.clone())
+            })
+            .collect()
+    };
+    let n = json!({ "n": c.number });
+    let edges = by_email(
+        &app.data(Some(&cm), &page("edges { node { user { email } roles access { contractProducts { productCode } } } }"), n.clone()).await,
+        "edges",
+    );
+    let nodes = by_email(
+        &app.data(Some(&cm), &format!("{} fragment M on Member {{ user {{ email }} roles access {{ contractProducts {{ productCode }} }} }}", page("nodes { ...M }")), n.clone()).await,
+        "nodes",
+    );
+    let roles_only = by_email(
+        &app.data(Some(&cm), &page("nodes { user { email } roles }"), n)
+            .await,
+        "nodes",
+    );
+    assert_eq!(edges, nodes);
+    assert_eq!(edges.len(), 4, "{edges:?}");
+    for (email, m) in &edges {
+        assert_eq!(roles_only[email]["roles"], m["roles"], "{email}");
+    }
+    let seats = |email: &str| edges[email]["access"]["contractProducts"].clone();
+    assert_eq!(seats("a@ask.example"), json!([{ "productCode": "ACAD" }]));
+    assert_eq!(seats("b@ask.example"), json!([{ "productCode": "ACAD" }]));
+    assert!(has_role(
+        &edges.values().cloned().collect::<Vec<_>>(),
+        "sc@ask.example",
+        "SOFTWARE_COORDINATOR"
+    ));
+    assert!(!has_role(
+        &edges.values().cloned().collect::<Vec<_>>(),
+        "a@ask.example",
+        "SOFTWARE_COORDINATOR"
+    ));
+    app.stop().await;
+}
+
 both_backends!(
+    r21_r27_a_members_page_shows_the_same_roles_and_seats_however_it_is_asked,
     r6_an_sc_cannot_remove_another_sc_with_remove_user,
     r13_named_caller_limit_holds_when_an_sc_stops_coordinating,
     r22_people_and_access_do_not_change_while_expired,

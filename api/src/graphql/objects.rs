@@ -284,14 +284,29 @@ impl Contract {
             role: filter.role.map(Into::into),
             search,
         };
+        // Seats are read only for a page that shows them.
+        let with_access = {
+            let connection = ctx.look_ahead();
+            connection
+                .field("edges")
+                .field("node")
+                .field("access")
+                .exists()
+                || connection.field("nodes").field("access").exists()
+        };
+        let products = self.product_rows(ctx).await?;
         let store = &ctx.data_unchecked::<Ctx>().store;
         let mut conn = store.pool().acquire().await?;
         let (rows, total) = roster_store::members::page(
             store.backend(),
             &mut conn,
-            self.row.id,
-            support,
+            roster_store::members::PageOf {
+                contract_id: self.row.id,
+                support,
+                products,
+            },
             &store_filter,
+            with_access,
             offset,
             limit + 1,
         )
