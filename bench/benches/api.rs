@@ -38,6 +38,8 @@ const ADD_USERS: &str =
 const ROSTER: &str = "127.0.0.1:18181";
 const REFERENCE: &str = "127.0.0.1:18182";
 const POSTGRAPHILE: &str = "127.0.0.1:18183";
+const ROSTER_SMALL: &str = "127.0.0.1:18184";
+const REFERENCE_SMALL: &str = "127.0.0.1:18185";
 
 /// The reference: one hand-written handler answering the same JSON with plain sqlx.
 async fn reference_server(url: String, addr: String) -> anyhow::Result<()> {
@@ -114,6 +116,156 @@ async fn reference_server(url: String, addr: String) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// `roster serve --no-worker` in production mode on the database `url`, listening on `addr`,
+/// and how long it took to answer `/readyz`.
+async fn start_roster(url: &str, addr: &str, smtp_port: u16) -> anyhow::Result<(Owned, Duration)> {
+    let roster = Owned(
+        Command::new(roster_bench::roster_binary())
+            .args(["serve", "--no-worker"])
+            .env("ROSTER_LISTEN", addr)
+            .env("DATABASE_URL", url)
+            .env("REDIS_URL", "redis://127.0.0.1:6379")
+            .env("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let startup = wait_ready(&format!("http://{addr}/readyz"), Duration::from_secs(30)).await?;
+    Ok((roster, startup))
+}
+
+/// The reference handler ([`reference_server`], this binary run again) on the database `url`,
+/// listening on `addr`.
+async fn start_reference(url: &str, addr: &str) -> anyhow::Result<Owned> {
+    let reference = Owned(
+        Command::new(std::env::current_exe()?)
+            .env("ROSTER_BENCH_REFERENCE_DB", url)
+            .env("ROSTER_BENCH_REFERENCE_ADDR", addr)
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    wait_ready(
+        &format!("http://{addr}/contract/C-1"),
+        Duration::from_secs(30),
+    )
+    .await?;
+    Ok(reference)
+}
+
+/// Who answers the contract page, at which address.
+#[derive(Clone, Copy)]
+enum Page {
+    Roster(&'static str),
+    Reference(&'static str),
+}
+
+/// Reads the contract page from `page` with `concurrency` clients for `duration`: request `i`
+/// reads contract `number(i)` as the session `token(i)`.
+async fn read_pages(
+    client: &reqwest::Client,
+    page: Page,
+    concurrency: usize,
+    duration: Duration,
+    number: impl Fn(u64) -> String + Clone + Send + Sync + 'static,
+    token: impl Fn(u64) -> String + Clone + Send + Sync + 'static,
+) -> Figures {
+    let client = client.clone();
+    load(concurrency, duration, move |i| {
+        let (c, number, token) = (client.clone(), number.clone(), token.clone());
+        async move {
+            match page {
+                Page::Roster(addr) => {
+                    let body = json!({ "query": QUERY, "variables": { "n": number(i) } });
+                    let url = format!("http://{addr}/graphql");
+                    post(&c, &url, Some(&token(i)), &body, "\"totalCount\"").await
+                }
+                Page::Reference(addr) => {
+                    let url = format!("http://{addr}/contract/{}", number(i));
+                    let resp = c
+                        .get(url)
+                        .bearer_auth(token(i))
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let ok = resp.status().is_success();
+                    let text = resp.text().await.map_err(|e| e.to_string())?;
+                    if ok && text.contains("\"totalCount\"") {
+                        Ok(())
+                    } else {
+                        Err(text.chars().take(300).collect())
+                    }
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// Issue 14's small database: one contract of 50 members and nothing else, its page read by
+/// its Contract Manager from a Roster and a reference of their own, at 1, 4 and 32 clients.
+async fn small_database(
+    client: &reqwest::Client,
+    smtp_port: u16,
+    duration: Duration,
+) -> anyhow::Result<Vec<Row>> {
+    let scratch = Scratch::create("roster_bench_small").await?;
+    let store = Store::connect(&scratch.url, 2).await?;
+    store.migrate().await?;
+    roster_bench::seed_with(&scratch.url, 1, Some(50)).await?;
+    let mut tx = store.begin().await?;
+    let token = roster_store::auth::create_session(&mut tx, 1000).await?;
+    tx.commit().await?;
+    let (roster, _) = start_roster(&scratch.url, ROSTER_SMALL, smtp_port).await?;
+    let reference = start_reference(&scratch.url, REFERENCE_SMALL).await?;
+    let group = "contract read, small database (one contract of 50 members)";
+    let mut rows = Vec::new();
+    for clients in [1, 4, 32] {
+        let number = |_| "C-1".to_string();
+        let token = {
+            let token = token.clone();
+            move |_| token.clone()
+        };
+        let ours = read_pages(
+            client,
+            Page::Roster(ROSTER_SMALL),
+            clients,
+            duration,
+            number,
+            token.clone(),
+        )
+        .await;
+        let theirs = read_pages(
+            client,
+            Page::Reference(REFERENCE_SMALL),
+            clients,
+            duration,
+            number,
+            token,
+        )
+        .await;
+        let reference = format!("hand-written handler, {clients} clients");
+        rows.push(row(
+            group,
+            &format!("Roster GraphQL, {clients} clients"),
+            "req/s",
+            ours,
+            (&reference, theirs.rps),
+        ));
+        rows.push(row(
+            group,
+            &reference,
+            "req/s",
+            theirs,
+            (&reference, theirs.rps),
+        ));
+    }
+    drop((roster, reference));
+    store.close().await;
+    scratch.drop_database().await?;
+    Ok(rows)
 }
 
 /// Kills a child process this benchmark started (and waits for it) when dropped.
@@ -333,31 +485,8 @@ async fn main() -> anyhow::Result<()> {
 
     // Roster, as its own process, production mode.
     let sink = roster_tests::smtp::Sink::start().await;
-    let roster = Owned(
-        Command::new(roster_bench::roster_binary())
-            .args(["serve", "--no-worker"])
-            .env("ROSTER_LISTEN", ROSTER)
-            .env("DATABASE_URL", &scratch.url)
-            .env("REDIS_URL", "redis://127.0.0.1:6379")
-            .env("SMTP_URL", format!("smtp://127.0.0.1:{}", sink.port()))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    let startup = wait_ready(&format!("http://{ROSTER}/readyz"), Duration::from_secs(30)).await?;
-    let reference = Owned(
-        Command::new(std::env::current_exe()?)
-            .env("ROSTER_BENCH_REFERENCE_DB", &scratch.url)
-            .env("ROSTER_BENCH_REFERENCE_ADDR", REFERENCE)
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
-    wait_ready(
-        &format!("http://{REFERENCE}/contract/C-1"),
-        Duration::from_secs(30),
-    )
-    .await?;
+    let (roster, startup) = start_roster(&scratch.url, ROSTER, sink.port()).await?;
+    let reference = start_reference(&scratch.url, REFERENCE).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
@@ -405,38 +534,24 @@ async fn main() -> anyhow::Result<()> {
         move |i: u64| t[i as usize % t.len()].clone()
     };
     let _ = staff_key;
-    let (c, number_r, token_r) = (client.clone(), number.clone(), token_of.clone());
-    let roster_read = load(concurrency, duration, move |i| {
-        let (c, number, token) = (c.clone(), number_r.clone(), token_r.clone());
-        async move {
-            let body = json!({ "query": QUERY, "variables": { "n": number(i) } });
-            let url = format!("http://{ROSTER}/graphql");
-            post(&c, &url, Some(&token(i)), &body, "\"totalCount\"").await
-        }
-    })
+    let roster_read = read_pages(
+        &client,
+        Page::Roster(ROSTER),
+        concurrency,
+        duration,
+        number.clone(),
+        token_of.clone(),
+    )
     .await;
     let rss = rss_mb(&roster.0);
-    let c = client.clone();
-    let (number_r, token_r) = (number.clone(), token_of.clone());
-    let reference_read = load(concurrency, duration, move |i| {
-        let (c, number, token) = (c.clone(), number_r.clone(), token_r.clone());
-        async move {
-            let url = format!("http://{REFERENCE}/contract/{}", number(i));
-            let resp = c
-                .get(url)
-                .bearer_auth(token(i))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let ok = resp.status().is_success();
-            let text = resp.text().await.map_err(|e| e.to_string())?;
-            if ok && text.contains("\"totalCount\"") {
-                Ok(())
-            } else {
-                Err(text.chars().take(300).collect())
-            }
-        }
-    })
+    let reference_read = read_pages(
+        &client,
+        Page::Reference(REFERENCE),
+        concurrency,
+        duration,
+        number.clone(),
+        token_of.clone(),
+    )
     .await;
     drop(reference);
     let postgraphile_read = match &postgraphile {
@@ -526,6 +641,8 @@ async fn main() -> anyhow::Result<()> {
     .fetch_one(store.pool())
     .await?;
 
+    let small = small_database(&client, sink.port(), duration).await?;
+
     let read = "contract read";
     let refr = "same JSON, hand-written axum + sqlx";
     let mut reads = vec![
@@ -599,6 +716,8 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!();
+    print_table(&small);
+    println!();
     print_table(&mutations);
     println!();
     println!(
@@ -614,6 +733,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("load: {conditions}");
     let mut rows = reads;
+    rows.extend(small);
     rows.extend(mutations);
     record("api", &rows, &conditions)?;
     store.close().await;

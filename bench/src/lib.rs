@@ -74,6 +74,11 @@ pub fn sized(name: &str, full: i64) -> i64 {
 /// `0..=c % 200`, user `c * 1000` being its Contract Manager; product `c * 2 - 1` (ACAD, 250
 /// seats) is held by every member, product `c * 2` (REVIT, 50 seats) by nobody.
 pub async fn seed(url: &str, n: i64) -> anyhow::Result<()> {
+    seed_with(url, n, None).await
+}
+
+/// [`seed`], every contract with `members` members (at most 250) when given.
+pub async fn seed_with(url: &str, n: i64, members: Option<i64>) -> anyhow::Result<()> {
     let pg = PgPool::connect(url).await?;
     for sql in [
         "INSERT INTO companies (id, name, created_at) SELECT g, 'Company ' || g, 0 FROM generate_series(1, $1::bigint) g",
@@ -81,18 +86,24 @@ pub async fn seed(url: &str, n: i64) -> anyhow::Result<()> {
         "INSERT INTO contracts (id, number, order_number, company_id, status, support_level, renewal_kind, billing_period, start_date, end_date, created_at) \
          SELECT g, 'C-' || g, 'O-' || g, g, 'ACTIVE', 'ADVANCED', 'MANUAL', 'ANNUAL', '2026-01-01', '2027-01-01', 0 FROM generate_series(1, $1::bigint) g",
         "INSERT INTO contract_products (id, contract_id, product_id, serial_number, product_key, seats, seats_assigned) \
-         SELECT g * 2 - 1, g, 1, 'S-' || g || '-1', 'KEY1', 250, 1 + (g % 200) FROM generate_series(1, $1::bigint) g \
+         SELECT g * 2 - 1, g, 1, 'S-' || g || '-1', 'KEY1', 250, COALESCE($2::bigint, 1 + (g % 200)) FROM generate_series(1, $1::bigint) g \
          UNION ALL SELECT g * 2, g, 2, 'S-' || g || '-2', 'KEY2', 50, 0 FROM generate_series(1, $1::bigint) g",
         "INSERT INTO users (id, email, first_name, last_name, language, created_at) \
          SELECT c * 1000 + m, 'u' || c || '.' || m || '@bench.example', 'First' || m, 'Last' || (m * 7919 % 211), 'en', 0 \
-         FROM generate_series(1, $1::bigint) c, LATERAL generate_series(0, c % 200) m",
+         FROM generate_series(1, $1::bigint) c, LATERAL generate_series(0, COALESCE($2::bigint - 1, c % 200)) m",
         "INSERT INTO memberships (contract_id, user_id, status, is_manager, created_at) \
          SELECT c, c * 1000 + m, CASE WHEN m % 3 = 0 THEN 'PENDING' ELSE 'ACTIVE' END, CASE WHEN m = 0 THEN 1 ELSE 0 END, 0 \
-         FROM generate_series(1, $1::bigint) c, LATERAL generate_series(0, c % 200) m",
+         FROM generate_series(1, $1::bigint) c, LATERAL generate_series(0, COALESCE($2::bigint - 1, c % 200)) m",
         "INSERT INTO product_access (contract_product_id, user_id, contract_id, granted_at) \
-         SELECT c * 2 - 1, c * 1000 + m, c, 0 FROM generate_series(1, $1::bigint) c, LATERAL generate_series(0, c % 200) m",
+         SELECT c * 2 - 1, c * 1000 + m, c, 0 FROM generate_series(1, $1::bigint) c, LATERAL generate_series(0, COALESCE($2::bigint - 1, c % 200)) m",
     ] {
-        sqlx::query(sql).bind(n).execute(&pg).await?;
+        let query = sqlx::query(sql).bind(n);
+        let query = if sql.contains("$2") {
+            query.bind(members)
+        } else {
+            query
+        };
+        query.execute(&pg).await?;
     }
     for table in [
         "companies",

@@ -97,7 +97,7 @@ pub async fn authorize(
         return Err(ChangeError::Unauthenticated);
     }
     named.users.extend(who.user.map(|(id, _)| id));
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_change().await?;
     let Some(snapshot) = load(store.backend(), &mut tx, contract_id, &named).await? else {
         return Err(ChangeError::NotFound);
     };
