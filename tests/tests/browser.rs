@@ -1,6 +1,7 @@
 //! In a real browser (Debian's `chromium`, headless, driven over the DevTools protocol by
 //! chromiumoxide): a real Get Started email's link leads to a signed-in session, and the
-//! emails' HTML is photographed on a phone and a desktop, light and dark.
+//! emails' HTML is photographed on a phone and a desktop, light and dark; GraphiQL runs a
+//! query with nothing but Roster to load from.
 //!
 //! `scripts/services` installs `chromium` when it is absent. Screenshots go to
 //! `target/screenshots/` (or `$ROSTER_SCREENSHOTS`). The browser test runs on SQLite only: the
@@ -45,6 +46,9 @@ async fn launch() -> (Browser, tokio::task::JoinHandle<()>, tempfile::TempDir) {
         .window_size(1024, 900)
         .arg("--disable-gpu")
         .arg("--disable-dev-shm-usage")
+        // No outside world: every name but the test server's address fails to resolve, so a
+        // page that needed a CDN would show it.
+        .arg("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
         .launch_timeout(Duration::from_secs(60))
         .build()
         .unwrap();
@@ -205,6 +209,76 @@ async fn r9_a_get_started_link_leads_to_a_signed_in_session_in_chromium() {
             assert!(!overflow, "{name} is wider than a {device}");
         }
     }
+    browser.close().await.unwrap();
+    let _ = browser.wait().await;
+    events.abort();
+    app.stop().await;
+}
+
+/// GraphiQL in a browser with no internet: `/graphql` asked for as a page (a browser's
+/// `Accept: text/html`) renders GraphiQL from Roster's own assets, and a query typed into it
+/// runs against Roster and shows its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_runs_a_query_in_chromium_without_the_internet() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (mut browser, events, _profile) = launch().await;
+    let page = browser
+        .new_page(format!("{}/graphql", app.url).as_str())
+        .await
+        .unwrap();
+    page.wait_for_navigation().await.unwrap();
+    let mut editor = None;
+    for _ in 0..200 {
+        if let Ok(found) = page
+            .find_element(".graphiql-query-editor .CodeMirror")
+            .await
+        {
+            editor = Some(found);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        editor.is_some(),
+        "GraphiQL did not render: {}",
+        page.content().await.unwrap_or_default()
+    );
+    page.evaluate(
+        "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror\
+         .setValue('{ __typename }')",
+    )
+    .await
+    .unwrap();
+    page.find_element(".graphiql-execute-button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        answer = page
+            .evaluate("document.querySelector('.graphiql-response')?.innerText ?? ''")
+            .await
+            .unwrap()
+            .into_value()
+            .unwrap();
+        if answer.contains("__typename") {
+            break;
+        }
+    }
+    assert!(
+        answer.contains("\"__typename\": \"Query\""),
+        "GraphiQL's answer: {answer:?}"
+    );
+    std::fs::write(
+        screenshots().join("graphiql.png"),
+        page.screenshot(ScreenshotParams::builder().build())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     browser.close().await.unwrap();
     let _ = browser.wait().await;
     events.abort();
