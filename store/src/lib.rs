@@ -115,14 +115,13 @@ impl Store {
     /// key (`tests/tests/plans.rs`). `SET LOCAL` ends with the transaction and travels in the
     /// same round trip as `BEGIN`.
     pub async fn begin_change(&self) -> StoreResult<Tx> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => {
-                self.pool
-                    .begin_with("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan")
-                    .await?
-            }
-        })
+        match self.backend {
+            Backend::Sqlite => self.begin().await,
+            Backend::Postgres => Ok(self
+                .pool
+                .begin_with("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan")
+                .await?),
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {
