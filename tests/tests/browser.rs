@@ -7,6 +7,7 @@
 //! `target/screenshots/` (or `$ROSTER_SCREENSHOTS`). The browser test runs on SQLite only: the
 //! pages are the same on both backends, and `pages.rs` checks them over HTTP on both.
 
+use chromiumoxide::Page;
 use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::emulation::{
     MediaFeature, SetDeviceMetricsOverrideParams,
@@ -34,6 +35,16 @@ fn screenshots() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Saves a screenshot of `page` (the whole page when `full_page`) as `name` in
+/// [`screenshots`].
+async fn photograph(page: &Page, name: &str, full_page: bool) {
+    let png = page
+        .screenshot(ScreenshotParams::builder().full_page(full_page).build())
+        .await
+        .unwrap();
+    std::fs::write(screenshots().join(name), png).unwrap();
 }
 
 async fn launch() -> (Browser, tokio::task::JoinHandle<()>, tempfile::TempDir) {
@@ -96,13 +107,7 @@ async fn r9_a_get_started_link_leads_to_a_signed_in_session_in_chromium() {
     page.wait_for_navigation().await.unwrap();
     let html = page.content().await.unwrap();
     assert!(html.contains("Set your password"), "{html}");
-    std::fs::write(
-        shots.join("activate.png"),
-        page.screenshot(ScreenshotParams::builder().full_page(true).build())
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    photograph(&page, "activate.png", true).await;
     page.find_element("#password")
         .await
         .unwrap()
@@ -135,13 +140,7 @@ async fn r9_a_get_started_link_leads_to_a_signed_in_session_in_chromium() {
         page.url().await,
         page.content().await.unwrap_or_default()
     );
-    std::fs::write(
-        shots.join("account.png"),
-        page.screenshot(ScreenshotParams::builder().build())
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    photograph(&page, "account.png", false).await;
     // The session the browser holds is a real one.
     let (sessions,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -155,13 +154,7 @@ async fn r9_a_get_started_link_leads_to_a_signed_in_session_in_chromium() {
     page.goto(link.as_str()).await.unwrap();
     let again = page.content().await.unwrap();
     assert!(again.contains("already been used"), "{again}");
-    std::fs::write(
-        shots.join("activate-used.png"),
-        page.screenshot(ScreenshotParams::builder().build())
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    photograph(&page, "activate-used.png", false).await;
 
     // The email itself, as a phone and a desktop show it, light and dark.
     let email_page = browser.new_page("about:blank").await.unwrap();
@@ -272,13 +265,7 @@ async fn graphiql_runs_a_query_in_chromium_without_the_internet() {
         answer.contains("\"__typename\": \"Query\""),
         "GraphiQL's answer: {answer:?}"
     );
-    std::fs::write(
-        screenshots().join("graphiql.png"),
-        page.screenshot(ScreenshotParams::builder().build())
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    photograph(&page, "graphiql.png", false).await;
     browser.close().await.unwrap();
     let _ = browser.wait().await;
     events.abort();
